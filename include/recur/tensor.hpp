@@ -45,6 +45,8 @@ class Tensor {
   // Changes the shape; reallocates only when the new size exceeds the capacity.
   // Contents are unspecified afterwards (call fill() if needed).
   void resize(const Shape& shape);
+  // Same, from a brace list: reuses the shape's storage, so a repeated shape never allocates.
+  void resize(std::initializer_list<int64_t> dims);
   void fill(float value);
 
   const Shape& shape() const { return shape_; }

@@ -1,0 +1,14 @@
+// Subcommand registration: each register_x adds its options to `app` and, when the command is
+// chosen, sets `run` to the function that does the work (called after parsing).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace recur::cli {
+
+void register_predict(CLI::App& app, std::function<int()>& run);
+void register_info(CLI::App& app, std::function<int()>& run);
+
+}  // namespace recur::cli

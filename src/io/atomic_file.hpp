@@ -1,0 +1,20 @@
+// Whole-file reads and crash-safe (write-temp, fsync, rename) writes.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace recur::io {
+
+// Reads the whole file. Throws IoError naming the path and the system's reason.
+std::vector<std::uint8_t> read_file(const std::string& path);
+
+// Writes <path>.tmp, flushes + fsyncs it, renames it over <path> and fsyncs the directory
+// (best effort: some file systems cannot sync a directory). On any failure before the rename
+// the temporary file is removed, an existing <path> is left untouched, and IoError naming the
+// path is thrown.
+void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes);
+
+}  // namespace recur::io

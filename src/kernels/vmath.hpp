@@ -1,0 +1,34 @@
+// Vectorized activations and their derivatives over contiguous spans.
+//
+// activation_forward(a, x, y, n):   y = a(x)            (in place allowed: x == y)
+// activation_backward(a, y, dy, dx, n): dx = dy * a'(x) written in terms of the output y = a(x):
+//   tanh 1 - y^2, sigmoid y (1 - y), relu [y > 0], linear 1,
+//   hard_sigmoid 0.2 [0 < y < 1], hard_sigmoid_v3 1/6 [0 < y < 1]       (in place allowed: dy == dx)
+// softmax is not elementwise: softmax_rows / softmax_rows_backward work on [rows, n].
+//
+// The AVX2 path (SLEEF's expf/tanhf, 8 lanes) is chosen once at start-up when the CPU has AVX2
+// and FMA; the scalar reference below is the fallback and the twin it is tested against.
+#pragma once
+
+#include <cstdint>
+
+#include "recur/activation.hpp"
+
+namespace recur::kernels {
+
+void activation_forward(Activation a, const float* x, float* y, int64_t n);
+void activation_backward(Activation a, const float* y, const float* dy, float* dx, int64_t n);
+
+// y[r, :] = softmax(x[r, :]) for r < rows; in place allowed.
+void softmax_rows(const float* x, float* y, int64_t rows, int64_t n);
+// dx[r, :] = y ⊙ (dy - <dy, y>); in place allowed (dy == dx).
+void softmax_rows_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t n);
+
+// The scalar twins (tests compare the fast path against them).
+void activation_forward_ref(Activation a, const float* x, float* y, int64_t n);
+void activation_backward_ref(Activation a, const float* y, const float* dy, float* dx, int64_t n);
+
+// True when the AVX2 path is in use.
+bool vmath_uses_avx2();
+
+}  // namespace recur::kernels

@@ -1,0 +1,102 @@
+// AVX2 + FMA activations: 8 floats per iteration through SLEEF (expf/tanhf, 1.0-ULP variants),
+// the scalar reference for the tail. This file is compiled with -mavx2 -mfma (CMakeLists.txt).
+#include "kernels/vmath_avx2.hpp"
+
+#include <immintrin.h>
+#include <sleef.h>
+
+#include "kernels/vmath.hpp"
+
+namespace recur::kernels::avx2 {
+namespace {
+
+// Applies `op` to full 8-lane blocks, then the scalar reference to the remainder.
+template <typename Op>
+void forward_blocks(Activation a, const float* x, float* y, int64_t n, Op op) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, op(_mm256_loadu_ps(x + i)));
+  if (i < n) activation_forward_ref(a, x + i, y + i, n - i);
+}
+
+template <typename Op>
+void backward_blocks(Activation a, const float* y, const float* dy, float* dx, int64_t n, Op op) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dx + i, op(_mm256_loadu_ps(y + i), _mm256_loadu_ps(dy + i)));
+  if (i < n) activation_backward_ref(a, y + i, dy + i, dx + i, n - i);
+}
+
+}  // namespace
+
+void activation_forward(Activation a, const float* x, float* y, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps(), half = _mm256_set1_ps(0.5f);
+  switch (a) {
+    case Activation::linear:
+    case Activation::softmax:
+      activation_forward_ref(a, x, y, n);
+      return;
+    case Activation::tanh:
+      forward_blocks(a, x, y, n, [](__m256 v) { return Sleef_tanhf8_u10avx2(v); });
+      return;
+    case Activation::sigmoid:
+      forward_blocks(a, x, y, n, [&](__m256 v) {
+        const __m256 e = Sleef_expf8_u10avx2(_mm256_sub_ps(zero, v));
+        return _mm256_div_ps(one, _mm256_add_ps(one, e));
+      });
+      return;
+    case Activation::hard_sigmoid: {
+      const __m256 k = _mm256_set1_ps(0.2f);
+      forward_blocks(a, x, y, n, [&](__m256 v) {
+        return _mm256_min_ps(one, _mm256_max_ps(zero, _mm256_fmadd_ps(k, v, half)));
+      });
+      return;
+    }
+    case Activation::hard_sigmoid_v3: {
+      const __m256 six = _mm256_set1_ps(6.0f);
+      forward_blocks(a, x, y, n, [&](__m256 v) {
+        return _mm256_min_ps(one, _mm256_max_ps(zero, _mm256_add_ps(_mm256_div_ps(v, six), half)));
+      });
+      return;
+    }
+    case Activation::relu:
+      forward_blocks(a, x, y, n, [&](__m256 v) { return _mm256_max_ps(v, zero); });
+      return;
+  }
+}
+
+void activation_backward(Activation a, const float* y, const float* dy, float* dx, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  switch (a) {
+    case Activation::linear:
+    case Activation::softmax:
+      activation_backward_ref(a, y, dy, dx, n);
+      return;
+    case Activation::tanh:
+      backward_blocks(a, y, dy, dx, n, [&](__m256 v, __m256 g) {
+        return _mm256_mul_ps(g, _mm256_fnmadd_ps(v, v, one));
+      });
+      return;
+    case Activation::sigmoid:
+      backward_blocks(a, y, dy, dx, n, [&](__m256 v, __m256 g) {
+        return _mm256_mul_ps(g, _mm256_mul_ps(v, _mm256_sub_ps(one, v)));
+      });
+      return;
+    case Activation::hard_sigmoid:
+    case Activation::hard_sigmoid_v3: {
+      const __m256 k = _mm256_set1_ps(a == Activation::hard_sigmoid ? 0.2f : 1.0f / 6.0f);
+      backward_blocks(a, y, dy, dx, n, [&](__m256 v, __m256 g) {
+        const __m256 inside = _mm256_and_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ),
+                                            _mm256_cmp_ps(v, one, _CMP_LT_OQ));
+        return _mm256_and_ps(inside, _mm256_mul_ps(g, k));
+      });
+      return;
+    }
+    case Activation::relu:
+      backward_blocks(a, y, dy, dx, n, [&](__m256 v, __m256 g) {
+        return _mm256_and_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ), g);
+      });
+      return;
+  }
+}
+
+}  // namespace recur::kernels::avx2

@@ -1,0 +1,285 @@
+// The recurrent driver: forward and backward through time (see recurrent_driver.hpp).
+#include "layers/recurrent_driver.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/gemm.hpp"
+#include "recur/error.hpp"
+
+namespace recur {
+
+using kernels::sgemm;
+
+namespace {
+void copy_row(float* dst, const float* src, int64_t n) {
+  std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
+}
+void zero_row(float* dst, int64_t n) { std::fill_n(dst, n, 0.0f); }
+// out[j] += Σ_r m[r, j] over `rows` rows of width n.
+void add_column_sums(const float* m, int64_t rows, int64_t n, float* out) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j) out[j] += m[r * n + j];
+}
+}  // namespace
+
+const float* RecurrentDriver::final_h() const {
+  return hs_.data() + (spec_.go_backwards ? 0 : T_) * B_ * spec_.units;
+}
+const float* RecurrentDriver::final_c() const {
+  return cs_.data() + (spec_.go_backwards ? 0 : T_) * B_ * spec_.units;
+}
+
+void RecurrentDriver::forward(const Spec& spec, const Weights& w, const float* x, int64_t T,
+                              int64_t B, const float* mask, const float* h0, const float* c0,
+                              const float* input_dropout, const float* recurrent_dropout) {
+  spec_ = spec;
+  T_ = T;
+  B_ = B;
+  x_ = x;
+  mask_ = mask;
+  input_dropout_ = input_dropout;
+  recurrent_dropout_ = recurrent_dropout;
+  const CellKind kind = spec.kind;
+  const int64_t I = spec.input, H = spec.units, G = gate_count(kind), GH = G * H, BH = B * H;
+  const kernels::CellActivations acts = spec.acts;
+  const bool gru_after = kind == CellKind::gru && spec.reset_after;
+
+  // Plan the workspace for (T, B): no-ops when the shape repeats.
+  gates_.resize({T, B, GH});
+  hs_.resize({T + 1, B, H});
+  if (kind == CellKind::lstm) cs_.resize({T + 1, B, H});
+  if (kind != CellKind::simple) extra_.resize({T, B, H});
+  if (gru_after) rec_.resize({B, 3 * H});
+  if (recurrent_dropout) hd_.resize({T, B, H});
+  y_.resize(spec.return_sequences ? Shape{T, B, H} : Shape{B, H});
+
+  // 1. P = x·W + b_in over all steps.
+  const float* xin = x;
+  if (input_dropout) {
+    xd_.resize({T, B, I});
+    for (int64_t tb = 0; tb < T * B; ++tb) {
+      const float* m = input_dropout + (tb % B) * I;
+      for (int64_t i = 0; i < I; ++i) xd_[tb * I + i] = x[tb * I + i] * m[i];
+    }
+    xin = xd_.data();
+  }
+  float* gates = gates_.data();
+  if (w.bias) {
+    for (int64_t tb = 0; tb < T * B; ++tb) copy_row(gates + tb * GH, w.bias, GH);
+  }
+  sgemm(false, false, T * B, GH, I, 1.0f, xin, I, w.kernel, GH, w.bias ? 1.0f : 0.0f, gates, GH);
+
+  // 2. The time loop.
+  const int64_t init = spec.go_backwards ? T : 0;
+  float* hs = hs_.data();
+  float* cs = kind == CellKind::lstm ? cs_.data() : nullptr;
+  if (h0) copy_row(hs + init * BH, h0, BH); else zero_row(hs + init * BH, BH);
+  if (cs) {
+    if (c0) copy_row(cs + init * BH, c0, BH); else zero_row(cs + init * BH, BH);
+  }
+  float* y = y_.data();
+  if (!spec.return_sequences) zero_row(y, BH);
+  const float* U = w.recurrent_kernel;
+  for (int64_t k = 0; k < T; ++k) {
+    const int64_t t = time_of_step(k);
+    float* z = gates + t * B * GH;
+    const float* hp = hs + prev_slot(t) * BH;
+    float* hn = hs + next_slot(t) * BH;
+    const float* hg = hp;  // the recurrent GEMM's input
+    if (recurrent_dropout) {
+      float* hd = hd_.data() + t * BH;
+      for (int64_t i = 0; i < BH; ++i) hd[i] = hp[i] * recurrent_dropout[i];
+      hg = hd;
+    }
+    float* ex = extra_.empty() ? nullptr : extra_.data() + t * BH;
+    switch (kind) {
+      case CellKind::simple:
+        sgemm(false, false, B, H, H, 1.0f, hg, H, U, H, 1.0f, z, H);
+        kernels::simple_forward(acts, B, H, z, hn);
+        break;
+      case CellKind::lstm:
+        sgemm(false, false, B, GH, H, 1.0f, hg, H, U, GH, 1.0f, z, GH);
+        kernels::lstm_forward(acts, B, H, z, cs + prev_slot(t) * BH, cs + next_slot(t) * BH, ex,
+                              hn);
+        break;
+      case CellKind::gru:
+        if (gru_after) {
+          float* q = rec_.data();
+          if (w.bias) {
+            for (int64_t b = 0; b < B; ++b) copy_row(q + b * GH, w.bias + GH, GH);
+          }
+          sgemm(false, false, B, GH, H, 1.0f, hg, H, U, GH, w.bias ? 1.0f : 0.0f, q, GH);
+          kernels::gru_after_forward(acts, B, H, z, q, hp, ex, hn);
+        } else {
+          sgemm(false, false, B, 2 * H, H, 1.0f, hg, H, U, GH, 1.0f, z, GH);
+          kernels::gru_before_forward1(acts, B, H, z, hg, ex);
+          sgemm(false, false, B, H, H, 1.0f, ex, H, U + 2 * H, GH, 1.0f, z + 2 * H, GH);
+          kernels::gru_before_forward2(acts, B, H, z, hp, hn);
+        }
+        break;
+    }
+    // Mask select: masked rows keep their state; their output repeats (or zeroes) the previous.
+    const float* m = mask ? mask + t * B : nullptr;
+    float* yk = spec.return_sequences ? y + k * BH : y;
+    const float* y_prev = spec.return_sequences ? (k > 0 ? y + (k - 1) * BH : nullptr) : y;
+    for (int64_t b = 0; b < B; ++b) {
+      if (!m || m[b] != 0.0f) {
+        copy_row(yk + b * H, hn + b * H, H);
+        continue;
+      }
+      copy_row(hn + b * H, hp + b * H, H);
+      if (cs) copy_row(cs + next_slot(t) * BH + b * H, cs + prev_slot(t) * BH + b * H, H);
+      if (spec.zero_output_for_mask || !y_prev)
+        zero_row(yk + b * H, H);
+      else if (y_prev != yk)
+        copy_row(yk + b * H, y_prev + b * H, H);
+    }
+  }
+}
+
+void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d_final_h,
+                               const float* d_final_c) {
+  const CellKind kind = spec_.kind;
+  const int64_t T = T_, B = B_, I = spec_.input, H = spec_.units, G = gate_count(kind),
+                GH = G * H, BH = B * H;
+  const kernels::CellActivations acts = spec_.acts;
+  const bool gru_after = kind == CellKind::gru && spec_.reset_after;
+  const bool gru_before = kind == CellKind::gru && !spec_.reset_after;
+
+  dz_.resize({T, B, GH});
+  if (gru_after) dq_.resize({T, B, GH});
+  dh_.resize({B, H});
+  dc_.resize({B, H});
+  dc_prev_.resize({B, H});
+  dh_new_.resize({B, H});
+  dhd_.resize({B, H});
+  drh_.resize({B, H});
+  carry_.resize({B, H});
+  dx_.resize({T, B, I});
+  if (d_final_h) copy_row(dh_.data(), d_final_h, BH); else dh_.fill(0.0f);
+  if (d_final_c) copy_row(dc_.data(), d_final_c, BH); else dc_.fill(0.0f);
+  carry_.fill(0.0f);
+
+  const float* U = w.recurrent_kernel;
+  const float* hs = hs_.data();
+  const float* cs = kind == CellKind::lstm ? cs_.data() : nullptr;
+  float* dh = dh_.data();
+  float* dc = dc_.data();
+  float* dh_new = dh_new_.data();
+  float* dhd = dhd_.data();
+  float* carry = carry_.data();
+  for (int64_t k = T - 1; k >= 0; --k) {
+    const int64_t t = time_of_step(k);
+    const float* m = mask_ ? mask_ + t * B : nullptr;
+    // Gradient reaching this step's output: dy at k (or the last-step dy) plus the carry.
+    const float* dyk = spec_.return_sequences ? dy + k * BH : (k == T - 1 ? dy : nullptr);
+    for (int64_t b = 0; b < B; ++b) {
+      float* dn = dh_new + b * H;
+      float* cr = carry + b * H;
+      const float* dyb = dyk ? dyk + b * H : nullptr;
+      const float* dhb = dh + b * H;
+      if (!m || m[b] != 0.0f) {
+        for (int64_t j = 0; j < H; ++j) dn[j] = dhb[j] + cr[j] + (dyb ? dyb[j] : 0.0f);
+        zero_row(cr, H);
+      } else {
+        zero_row(dn, H);
+        if (spec_.zero_output_for_mask)
+          zero_row(cr, H);
+        else if (dyb)
+          for (int64_t j = 0; j < H; ++j) cr[j] += dyb[j];
+      }
+    }
+    const float* z = gates_.data() + t * B * GH;
+    float* dz = dz_.data() + t * B * GH;
+    const float* hp = hs + prev_slot(t) * BH;
+    const float* hg = recurrent_dropout_ ? hd_.data() + t * BH : hp;
+    const float* ex = extra_.empty() ? nullptr : extra_.data() + t * BH;
+    // dh_prev's direct part (not through U) is written into dh_new's buffer once consumed;
+    // dh (running) becomes dh_prev at the end of the step.
+    switch (kind) {
+      case CellKind::simple:
+        kernels::simple_backward(acts, B, H, z, dh_new, dz);
+        break;
+      case CellKind::lstm:
+        kernels::lstm_backward(acts, B, H, z, cs + prev_slot(t) * BH, ex, dh_new, dc, dz,
+                               dc_prev_.data());
+        break;
+      case CellKind::gru:
+        if (gru_after)
+          kernels::gru_after_backward(acts, B, H, z, ex, hp, dh_new, dz, dq_.data() + t * B * GH,
+                                      drh_.data());
+        else
+          kernels::gru_before_backward1(acts, B, H, z, hp, dh_new, dz, drh_.data());
+        break;
+    }
+    // Direct (non-U) part of dh_prev: GRU z ⊙ dh (in drh_ for now), zero for SimpleRNN/LSTM.
+    float* direct = drh_.data();
+    if (kind != CellKind::gru) zero_row(direct, BH);
+    // Masked rows: no gate gradient; state gradients pass straight through.
+    if (m) {
+      for (int64_t b = 0; b < B; ++b) {
+        if (m[b] != 0.0f) continue;
+        zero_row(dz + b * GH, GH);
+        if (gru_after) zero_row(dq_.data() + t * B * GH + b * GH, GH);
+        copy_row(direct + b * H, dh + b * H, H);
+        if (kind == CellKind::lstm) copy_row(dc_prev_.data() + b * H, dc + b * H, H);
+      }
+    }
+    // dh_prev = direct + (dZ·Uᵀ) [⊙ recurrent-dropout mask].
+    switch (kind) {
+      case CellKind::simple:
+      case CellKind::lstm:
+        sgemm(false, true, B, H, GH, 1.0f, dz, GH, U, GH, 0.0f, dhd, H);
+        break;
+      case CellKind::gru:
+        if (gru_after) {
+          sgemm(false, true, B, H, GH, 1.0f, dq_.data() + t * B * GH, GH, U, GH, 0.0f, dhd, H);
+        } else {
+          // drh = da·U_hᵀ, then dr and dhd += drh ⊙ r, then dhd += [dz, dr]·U_zrᵀ.
+          // `direct` holds dh ⊙ z; keep it in dh_new (free now) while drh_ is reused.
+          copy_row(dh_new, direct, BH);
+          direct = dh_new;
+          sgemm(false, true, B, H, H, 1.0f, dz + 2 * H, GH, U + 2 * H, GH, 0.0f, drh_.data(), H);
+          zero_row(dhd, BH);
+          kernels::gru_before_backward2(acts, B, H, z, hg, drh_.data(), dz, dhd);
+          sgemm(false, true, B, H, 2 * H, 1.0f, dz, GH, U, GH, 1.0f, dhd, H);
+        }
+        break;
+    }
+    for (int64_t i = 0; i < BH; ++i)
+      dh[i] = direct[i] + (recurrent_dropout_ ? dhd[i] * recurrent_dropout_[i] : dhd[i]);
+    if (kind == CellKind::lstm) copy_row(dc, dc_prev_.data(), BH);
+  }
+
+  // Parameter and input gradients: GEMMs over all steps.
+  const float* xin = input_dropout_ ? xd_.data() : x_;
+  const float* dz = dz_.data();
+  const float* h_prev_all =
+      recurrent_dropout_ ? hd_.data() : hs + (spec_.go_backwards ? BH : 0);  // [T·B, H]
+  sgemm(true, false, I, GH, T * B, 1.0f, xin, I, dz, GH, 1.0f, w.d_kernel, GH);
+  if (gru_after) {
+    sgemm(true, false, H, GH, T * B, 1.0f, h_prev_all, H, dq_.data(), GH, 1.0f,
+          w.d_recurrent_kernel, GH);
+  } else if (gru_before) {
+    sgemm(true, false, H, 2 * H, T * B, 1.0f, h_prev_all, H, dz, GH, 1.0f, w.d_recurrent_kernel,
+          GH);
+    sgemm(true, false, H, H, T * B, 1.0f, extra_.data(), H, dz + 2 * H, GH, 1.0f,
+          w.d_recurrent_kernel + 2 * H, GH);
+  } else {
+    sgemm(true, false, H, GH, T * B, 1.0f, h_prev_all, H, dz, GH, 1.0f, w.d_recurrent_kernel, GH);
+  }
+  if (w.d_bias) {
+    add_column_sums(dz, T * B, GH, w.d_bias);
+    if (gru_after) add_column_sums(dq_.data(), T * B, GH, w.d_bias + GH);
+  }
+  sgemm(false, true, T * B, I, GH, 1.0f, dz, GH, w.kernel, GH, 0.0f, dx_.data(), I);
+  if (input_dropout_) {
+    for (int64_t tb = 0; tb < T * B; ++tb) {
+      const float* m = input_dropout_ + (tb % B) * I;
+      for (int64_t i = 0; i < I; ++i) dx_[tb * I + i] *= m[i];
+    }
+  }
+}
+
+}  // namespace recur

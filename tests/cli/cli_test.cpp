@@ -1,0 +1,236 @@
+// The recur binary end to end: usage errors exit 2, runtime errors exit 1 with one
+// "recur: error: ..." line naming what is wrong; bad model files and bad inputs never crash.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "io/npy.hpp"
+#include "io/safetensors.hpp"
+#include "recur/recur.hpp"
+#include "support/compare.hpp"
+
+namespace fs = std::filesystem;
+using recur::testing::run_command;
+
+namespace {
+
+const std::string kCli = RECUR_CLI_PATH;
+
+struct Run {
+  int rc;
+  std::string out;
+};
+Run recur_cli(const std::string& args) {
+  Run r;
+  r.rc = run_command(kCli + " " + args, &r.out);
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("recur_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // LSTM(4) + Dense(2) on 3 features, saved with the library.
+  std::string good_model() {
+    recur::Sequential m("m");
+    m.add(recur::make_lstm("lstm", {.units = 4}));
+    m.add(std::make_unique<recur::Dense>("dense", recur::DenseOptions{.units = 2}));
+    m.build({-1, 3}, 1);
+    const std::string p = path("good.safetensors");
+    recur::save_model(p, m);
+    return p;
+  }
+  std::string embedding_model() {
+    recur::Sequential m("m");
+    m.add(std::make_unique<recur::Embedding>("emb", recur::EmbeddingOptions{.input_dim = 10,
+                                                                            .output_dim = 3}));
+    m.add(recur::make_gru("gru", {.units = 4}));
+    m.build({-1}, 1);
+    const std::string p = path("emb.safetensors");
+    recur::save_model(p, m);
+    return p;
+  }
+  std::string write_x(const std::string& name, recur::Tensor x) {
+    recur::io::write_npy(path(name), x);
+    return path(name);
+  }
+  std::string write_bytes(const std::string& name, const std::vector<std::uint8_t>& bytes) {
+    std::ofstream(path(name), std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+    return path(name);
+  }
+  // A safetensors file from a header JSON and a data buffer of `data_bytes` zero bytes.
+  std::string raw_safetensors(const std::string& name, const nlohmann::json& header,
+                              std::size_t data_bytes) {
+    std::string h = header.dump();
+    while (h.size() % 8) h += ' ';
+    std::vector<std::uint8_t> b(8 + h.size() + data_bytes, 0);
+    const std::uint64_t n = h.size();
+    std::memcpy(b.data(), &n, 8);
+    std::memcpy(b.data() + 8, h.data(), h.size());
+    return write_bytes(name, b);
+  }
+  fs::path dir_;
+};
+
+nlohmann::json lstm_arch(const std::string& activation = "tanh",
+                         const std::string& cls = "LSTM") {
+  return {{"class_name", "Sequential"},
+          {"config",
+           {{"name", "s"},
+            {"layers",
+             {{{"class_name", cls},
+               {"config",
+                {{"name", "lstm"}, {"units", 2}, {"activation", activation},
+                 {"batch_input_shape", {nullptr, nullptr, 1}}}}}}}}}};
+}
+
+// Header for an LSTM(2) on 1 feature: kernel [1, 8], recurrent_kernel [2, 8], bias [8].
+nlohmann::json lstm_header(const nlohmann::json& arch, const std::string& kernel_dtype = "F32",
+                           std::vector<int> kernel_shape = {1, 8},
+                           std::vector<int> rk_offsets = {32, 96}) {
+  return {{"__metadata__", {{"recur.format", "1"}, {"recur.model", arch.dump()}}},
+          {"lstm/kernel", {{"dtype", kernel_dtype}, {"shape", kernel_shape},
+                           {"data_offsets", {0, 32}}}},
+          {"lstm/recurrent_kernel", {{"dtype", "F32"}, {"shape", {2, 8}},
+                                     {"data_offsets", rk_offsets}}},
+          {"lstm/bias", {{"dtype", "F32"}, {"shape", {8}}, {"data_offsets", {96, 128}}}}};
+}
+
+void expect_error(const Run& r, int rc, const std::string& needle) {
+  EXPECT_EQ(r.rc, rc) << r.out;
+  EXPECT_NE(r.out.find("recur: error:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.out;
+  EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+TEST_F(CliTest, HelpOnEveryCommand) {
+  for (const char* cmd : {"", "predict", "info"}) {
+    Run r = recur_cli(std::string(cmd) + " --help");
+    EXPECT_EQ(r.rc, 0) << cmd << ": " << r.out;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  expect_error(recur_cli(""), 2, "subcommand");
+  expect_error(recur_cli("frobnicate"), 2, "frobnicate");
+  expect_error(recur_cli("predict --model m.safetensors"), 2, "--input");
+  expect_error(recur_cli("info --model m --bogus"), 2, "--bogus");
+}
+
+TEST_F(CliTest, PredictAndInfoWork) {
+  const std::string m = good_model();
+  const std::string x = write_x("x.npy", recur::Tensor({2, 5, 3}, 0.5f));
+  Run r = recur_cli("predict --model " + m + " --input " + x + " --output " + path("y.npy"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  recur::Tensor y = recur::testing::load_npy(path("y.npy"));
+  EXPECT_EQ(y.shape(), (recur::Shape{2, 2}));
+  r = recur_cli("info --model " + m);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("lstm (LSTM)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Total params: 138"), std::string::npos) << r.out;  // 3*16+4*16+16 + 4*2+2
+  r = recur_cli("info --json --model " + m);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["total_params"], 138);
+  EXPECT_EQ(j["layers"][0]["class_name"], "LSTM");
+}
+
+TEST_F(CliTest, MissingAndCorruptModelFiles) {
+  const std::string x = write_x("x.npy", recur::Tensor({1, 2, 1}, 0.5f));
+  auto predict = [&](const std::string& m) {
+    return recur_cli("predict --model " + m + " --input " + x + " --output " + path("y.npy"));
+  };
+  expect_error(predict(path("nope.safetensors")), 1, "nope.safetensors");
+
+  // Truncated at several offsets: always a clean error.
+  const std::string good = good_model();
+  std::ifstream in(good, std::ios::binary);
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  for (std::size_t cut : {std::size_t{0}, std::size_t{4}, std::size_t{12}, bytes.size() / 2,
+                          bytes.size() - 1}) {
+    std::vector<std::uint8_t> part(bytes.begin(), bytes.begin() + static_cast<long>(cut));
+    Run r = predict(write_bytes("cut.safetensors", part));
+    EXPECT_EQ(r.rc, 1) << "cut at " << cut << ": " << r.out;
+    EXPECT_NE(r.out.find("recur: error:"), std::string::npos) << r.out;
+  }
+  // Header length beyond the file.
+  std::vector<std::uint8_t> huge = bytes;
+  const std::uint64_t n = 1ull << 40;
+  std::memcpy(huge.data(), &n, 8);
+  expect_error(predict(write_bytes("huge.safetensors", huge)), 1, "huge.safetensors");
+
+  const nlohmann::json arch = lstm_arch();
+  // Overlapping tensor offsets.
+  expect_error(predict(raw_safetensors("overlap.safetensors",
+                                       lstm_header(arch, "F32", {1, 8}, {16, 80}), 128)),
+               1, "overlap");
+  // Offsets past the buffer.
+  expect_error(predict(raw_safetensors("range.safetensors", lstm_header(arch), 100)), 1,
+               "range.safetensors");
+  // Wrong dtype, wrong shape for the layer.
+  expect_error(predict(raw_safetensors("dtype.safetensors", lstm_header(arch, "I32"), 128)), 1,
+               "expected F32");
+  nlohmann::json bad_shape = lstm_header(arch, "F32", {2, 4});
+  expect_error(predict(raw_safetensors("shape.safetensors", bad_shape, 128)), 1, "[1, 8]");
+  // Unknown layer class, unknown activation.
+  expect_error(predict(raw_safetensors("class.safetensors", lstm_header(lstm_arch("tanh", "QRNN")),
+                                       128)),
+               1, "unknown layer class 'QRNN'");
+  expect_error(predict(raw_safetensors("act.safetensors", lstm_header(lstm_arch("swishy")), 128)),
+               1, "unknown activation 'swishy'");
+  // Not a recur file: no recur.model.
+  nlohmann::json no_model = lstm_header(arch);
+  no_model["__metadata__"].erase("recur.model");
+  expect_error(predict(raw_safetensors("nomodel.safetensors", no_model, 128)), 1, "recur.model");
+  // A well-formed file works (sanity of the hand-made header).
+  Run ok = predict(raw_safetensors("ok.safetensors", lstm_header(arch), 128));
+  EXPECT_EQ(ok.rc, 0) << ok.out;
+}
+
+TEST_F(CliTest, BadInputs) {
+  const std::string m = good_model();
+  auto predict = [&](const std::string& x) {
+    return recur_cli("predict --model " + m + " --input " + x + " --output " + path("y.npy"));
+  };
+  expect_error(predict(write_x("rank.npy", recur::Tensor({2, 3}, 1.0f))), 1, "[N, T, F]");
+  expect_error(predict(write_x("feat.npy", recur::Tensor({2, 4, 5}, 1.0f))), 1,
+               "5 features, expected 3");
+  recur::Tensor nan({1, 3, 3}, 0.0f);
+  nan[4] = std::nanf("");
+  expect_error(predict(write_x("nan.npy", nan)), 1, "NaN at sample 0, step 1, feature 1");
+  recur::Tensor inf({1, 3, 3}, 0.0f);
+  inf[8] = INFINITY;
+  expect_error(predict(write_x("inf.npy", inf)), 1, "Inf at sample 0, step 2, feature 2");
+  expect_error(predict(path("absent.npy")), 1, "absent.npy");
+
+  // Token ids: out of range, and float input for an id model.
+  const std::string em = embedding_model();
+  recur::io::NpyArray ids{recur::io::DType::I64, {1, 3}, std::vector<std::uint8_t>(24, 0)};
+  const int64_t bad_id = 10;
+  std::memcpy(ids.bytes.data() + 8, &bad_id, 8);
+  recur::io::write_npy(path("ids.npy"), ids);
+  expect_error(recur_cli("predict --model " + em + " --input " + path("ids.npy") + " --output " +
+                         path("y.npy")),
+               1, "token id 10 at sample 0, step 1 is outside [0, 10)");
+  expect_error(recur_cli("predict --model " + em + " --input " +
+                         write_x("f.npy", recur::Tensor({1, 3}, 1.0f)) + " --output " +
+                         path("y.npy")),
+               1, "int32 or int64");
+  // Nothing is written when predict fails.
+  EXPECT_FALSE(fs::exists(path("y.npy")));
+}
