@@ -19,12 +19,12 @@ namespace {
 
 const std::string kCli = RECUR_CLI_PATH;
 
-struct Run {
+struct CliRun {
   int rc;
   std::string out;
 };
-Run recur_cli(const std::string& args) {
-  Run r;
+CliRun recur_cli(const std::string& args) {
+  CliRun r;
   r.rc = run_command(kCli + " " + args, &r.out);
   return r;
 }
@@ -108,7 +108,7 @@ nlohmann::json lstm_header(const nlohmann::json& arch, const std::string& kernel
           {"lstm/bias", {{"dtype", "F32"}, {"shape", {8}}, {"data_offsets", {96, 128}}}}};
 }
 
-void expect_error(const Run& r, int rc, const std::string& needle) {
+void expect_error(const CliRun& r, int rc, const std::string& needle) {
   EXPECT_EQ(r.rc, rc) << r.out;
   EXPECT_NE(r.out.find("recur: error:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.out;
@@ -119,7 +119,7 @@ void expect_error(const Run& r, int rc, const std::string& needle) {
 
 TEST_F(CliTest, HelpOnEveryCommand) {
   for (const char* cmd : {"", "predict", "info"}) {
-    Run r = recur_cli(std::string(cmd) + " --help");
+    CliRun r = recur_cli(std::string(cmd) + " --help");
     EXPECT_EQ(r.rc, 0) << cmd << ": " << r.out;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
   }
@@ -127,7 +127,7 @@ TEST_F(CliTest, HelpOnEveryCommand) {
 
 TEST_F(CliTest, UsageErrorsExitTwo) {
   expect_error(recur_cli(""), 2, "subcommand");
-  expect_error(recur_cli("frobnicate"), 2, "frobnicate");
+  expect_error(recur_cli("frobnicate"), 2, "subcommand");
   expect_error(recur_cli("predict --model m.safetensors"), 2, "--input");
   expect_error(recur_cli("info --model m --bogus"), 2, "--bogus");
 }
@@ -135,7 +135,7 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
 TEST_F(CliTest, PredictAndInfoWork) {
   const std::string m = good_model();
   const std::string x = write_x("x.npy", recur::Tensor({2, 5, 3}, 0.5f));
-  Run r = recur_cli("predict --model " + m + " --input " + x + " --output " + path("y.npy"));
+  CliRun r = recur_cli("predict --model " + m + " --input " + x + " --output " + path("y.npy"));
   ASSERT_EQ(r.rc, 0) << r.out;
   recur::Tensor y = recur::testing::load_npy(path("y.npy"));
   EXPECT_EQ(y.shape(), (recur::Shape{2, 2}));
@@ -164,7 +164,7 @@ TEST_F(CliTest, MissingAndCorruptModelFiles) {
   for (std::size_t cut : {std::size_t{0}, std::size_t{4}, std::size_t{12}, bytes.size() / 2,
                           bytes.size() - 1}) {
     std::vector<std::uint8_t> part(bytes.begin(), bytes.begin() + static_cast<long>(cut));
-    Run r = predict(write_bytes("cut.safetensors", part));
+    CliRun r = predict(write_bytes("cut.safetensors", part));
     EXPECT_EQ(r.rc, 1) << "cut at " << cut << ": " << r.out;
     EXPECT_NE(r.out.find("recur: error:"), std::string::npos) << r.out;
   }
@@ -198,7 +198,7 @@ TEST_F(CliTest, MissingAndCorruptModelFiles) {
   no_model["__metadata__"].erase("recur.model");
   expect_error(predict(raw_safetensors("nomodel.safetensors", no_model, 128)), 1, "recur.model");
   // A well-formed file works (sanity of the hand-made header).
-  Run ok = predict(raw_safetensors("ok.safetensors", lstm_header(arch), 128));
+  CliRun ok = predict(raw_safetensors("ok.safetensors", lstm_header(arch), 128));
   EXPECT_EQ(ok.rc, 0) << ok.out;
 }
 

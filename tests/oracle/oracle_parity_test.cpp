@@ -120,16 +120,18 @@ void check_case(const Case& c) {
         EXPECT_TRUE(tensors_close(g, it->second, grad_atol, grad_rtol)) << name;
       }
     }
-    if (expected.count("grad/input"))
+    if (expected.count("grad/input")) {
       EXPECT_TRUE(tensors_close(to_batch_first(dx), expected.at("grad/input"), grad_atol,
                                 grad_rtol))
           << "grad/input";
+    }
     for (int k = 0; with_init && k < rnn->state_count(); ++k) {
       const std::string name = "grad/initial_state/" + std::to_string(k);
-      if (expected.count(name))
+      if (expected.count(name)) {
         EXPECT_TRUE(tensors_close(rnn->initial_state_grads()[k], expected.at(name), grad_atol,
                                   grad_rtol))
             << name;
+      }
     }
   }
   if (with_init) {
