@@ -47,6 +47,9 @@ class Tensor {
   void resize(const Shape& shape);
   // Same, from a brace list: reuses the shape's storage, so a repeated shape never allocates.
   void resize(std::initializer_list<int64_t> dims);
+  // Same, from any contiguous extents (e.g. a std::array built from another shape): no
+  // temporary Shape, so a repeated shape never allocates.
+  void resize(std::span<const int64_t> dims);
   void fill(float value);
 
   const Shape& shape() const { return shape_; }

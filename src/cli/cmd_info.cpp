@@ -18,23 +18,33 @@ struct InfoArgs {
 
 int run_info(const InfoArgs& a) {
   std::map<std::string, std::string> meta;
-  Sequential model = load_model(a.model, &meta);
+  std::unique_ptr<Model> loaded = load_model(a.model, &meta);
+  Model& model = *loaded;
   if (!a.json) {
     std::cout << model.summary();
     return 0;
   }
   nlohmann::json layers = nlohmann::json::array();
-  for (std::size_t i = 0; i < model.size(); ++i) {
-    Layer& l = model.layer(i);
+  for (Layer* lp : model.layers()) {
+    Layer& l = *lp;
     nlohmann::json shape = nlohmann::json::array({nullptr});
     for (int64_t d : l.output_shape()) shape.push_back(d < 0 ? nlohmann::json(nullptr) : nlohmann::json(d));
     layers.push_back({{"name", l.name()}, {"class_name", l.class_name()},
                       {"output_shape", shape}, {"params", l.param_count()}});
   }
-  nlohmann::json input = nlohmann::json::array({nullptr});
-  for (int64_t d : model.input_shape()) input.push_back(d < 0 ? nlohmann::json(nullptr) : nlohmann::json(d));
+  auto batch_shape = [](const Shape& sample) {
+    nlohmann::json s = nlohmann::json::array({nullptr});
+    for (int64_t d : sample) s.push_back(d < 0 ? nlohmann::json(nullptr) : nlohmann::json(d));
+    return s;
+  };
+  nlohmann::json inputs = nlohmann::json::array(), outputs = nlohmann::json::array();
+  for (std::size_t i = 0; i < model.num_inputs(); ++i) inputs.push_back(batch_shape(model.input_shape(i)));
+  for (std::size_t i = 0; i < model.num_outputs(); ++i) outputs.push_back(batch_shape(model.output_shape(i)));
   nlohmann::json out = {{"name", model.name()},
-                        {"input_shape", input},
+                        {"class_name", model.class_name()},
+                        {"input_shape", inputs[0]},
+                        {"input_shapes", inputs},
+                        {"output_shapes", outputs},
                         {"layers", layers},
                         {"total_params", model.param_count()},
                         {"format", meta.count("recur.format") ? meta["recur.format"] : ""}};

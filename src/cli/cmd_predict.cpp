@@ -2,6 +2,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/arrays.hpp"
 #include "cli/commands.hpp"
 #include "io/npy.hpp"
 #include "recur/error.hpp"
@@ -16,27 +17,13 @@ struct PredictArgs {
 };
 
 int run_predict(const PredictArgs& a) {
-  Sequential model = load_model(a.model);
-  io::NpyArray arr = io::read_npy(a.input);
-  const bool ids = model.takes_token_ids();
-  if (ids) {
-    if (arr.dtype != io::DType::I32 && arr.dtype != io::DType::I64)
-      fail<InvalidArgument>(a.input, ": the model takes token ids: expected an int32 or int64 "
-                                     "array [N, T], got dtype ",
-                            io::dtype_name(arr.dtype), " shape ", shape_str(arr.shape));
-  } else if (arr.dtype != io::DType::F32 && arr.dtype != io::DType::F64) {
-    fail<InvalidArgument>(a.input, ": expected a float32 array [N, T, F], got dtype ",
-                          io::dtype_name(arr.dtype), " shape ", shape_str(arr.shape));
-  }
-  Tensor x = io::to_float(io::RawTensor{arr.dtype, arr.shape, std::move(arr.bytes)}, a.input);
-  if (ids) {
-    // ids are carried as floats inside the library: exact below 2^24.
-    for (int64_t i = 0; i < x.numel(); ++i)
-      if (x[i] >= 16777216.0f || x[i] < 0.0f)
-        fail<InvalidArgument>(a.input, ": token id ", static_cast<int64_t>(x[i]), " at sample ",
-                              i / x.dim(1), ", step ", i % x.dim(1),
-                              " is outside the supported range [0, 2^24)");
-  }
+  std::unique_ptr<Model> loaded = load_model(a.model);
+  Model& model = *loaded;
+  if (model.num_inputs() != 1 || model.num_outputs() != 1)
+    fail<InvalidArgument>(a.model, ": the model has ", model.num_inputs(), " inputs and ",
+                          model.num_outputs(), " outputs; recur predict runs single-input, "
+                          "single-output models");
+  Tensor x = read_model_input(a.input, model);
   Tensor y;
   try {
     y = model.predict(x, a.batch_size);

@@ -10,5 +10,7 @@ namespace recur::cli {
 
 void register_predict(CLI::App& app, std::function<int()>& run);
 void register_info(CLI::App& app, std::function<int()>& run);
+void register_fit(CLI::App& app, std::function<int()>& run);
+void register_evaluate(CLI::App& app, std::function<int()>& run);
 
 }  // namespace recur::cli

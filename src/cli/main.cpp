@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   recur::cli::register_predict(app, run);
   recur::cli::register_info(app, run);
+  recur::cli::register_fit(app, run);
+  recur::cli::register_evaluate(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

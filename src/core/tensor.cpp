@@ -57,31 +57,36 @@ Tensor& Tensor::operator=(const Tensor& other) {
   return *this;
 }
 
-void Tensor::resize(const Shape& shape) {
-  const int64_t n = shape_numel(shape);
+void Tensor::resize(const Shape& shape) { resize(std::span<const int64_t>(shape)); }
+
+void Tensor::resize(std::initializer_list<int64_t> dims) {
+  resize(std::span<const int64_t>(dims.begin(), dims.size()));
+}
+
+void Tensor::resize(std::span<const int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0)
+      fail<ShapeError>("negative extent in shape ", shape_str(Shape(dims.begin(), dims.end())));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      fail<ShapeError>("shape ", shape_str(Shape(dims.begin(), dims.end())),
+                       " has too many elements");
+    n *= d;
+  }
   if (n > capacity_) {
     // 64-byte alignment for vector loads; size rounded up as aligned_alloc requires.
     const std::size_t bytes = (static_cast<std::size_t>(n) * sizeof(float) + 63) / 64 * 64;
     float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!p) fail<Error>("out of memory allocating a tensor of shape ", shape_str(shape));
+    if (!p)
+      fail<Error>("out of memory allocating a tensor of shape ",
+                  shape_str(Shape(dims.begin(), dims.end())));
     data_.reset(p);
     capacity_ = n;
   }
-  shape_ = shape;
-  numel_ = n;
-}
-
-void Tensor::resize(std::initializer_list<int64_t> dims) {
-  int64_t n = 1;
-  for (int64_t d : dims) {
-    if (d < 0) fail<ShapeError>("negative extent in a tensor shape");
-    n *= d;
-  }
-  if (n > capacity_) {
-    resize(Shape(dims));
-    return;
-  }
-  shape_.assign(dims.begin(), dims.end());
+  // A repeated shape is left alone; otherwise assign() reuses the vector's storage unless the
+  // rank grows, so only the first call of a new (higher) rank allocates.
+  if (!std::equal(dims.begin(), dims.end(), shape_.begin(), shape_.end()))
+    shape_.assign(dims.begin(), dims.end());
   numel_ = n;
 }
 

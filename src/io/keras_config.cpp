@@ -10,6 +10,7 @@
 #include "recur/layers/dropout.hpp"
 #include "recur/layers/embedding.hpp"
 #include "recur/layers/masking.hpp"
+#include "recur/layers/merge.hpp"
 #include "recur/layers/recurrent.hpp"
 
 namespace recur::io {
@@ -182,10 +183,14 @@ std::unique_ptr<Layer> layer_from_keras(const json& layer, const std::string& wh
     const float rate = r.number("rate", 0.0f);
     r.require_default("noise_shape", nullptr);
     out = std::make_unique<Dropout>(name, rate);
+  } else if (cls == "Concatenate") {
+    out = std::make_unique<Concatenate>(name, r.integer("axis", -1));
+  } else if (cls == "Add") {
+    out = std::make_unique<Add>(name);
   } else {
     fail<ConfigError>(where, ": unknown layer class '", cls,
                       "' (supported: InputLayer, SimpleRNN, LSTM, GRU, Bidirectional, Dense, "
-                      "Embedding, Masking, Dropout)");
+                      "Embedding, Masking, Dropout, Concatenate, Add)");
   }
   r.finish();
   return out;

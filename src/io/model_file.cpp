@@ -5,12 +5,25 @@
 #include <set>
 
 #include "io/keras_config.hpp"
+#include "io/keras_functional.hpp"
+#include "io/model_io.hpp"
 #include "io/safetensors.hpp"
 #include "recur/error.hpp"
 
 namespace recur {
 
-void save_model(const std::string& path, Sequential& model,
+std::vector<std::pair<std::string, io::RawTensor>> model_tensors(const Model& model) {
+  std::vector<std::pair<std::string, io::RawTensor>> out;
+  // Parameters in file order; the owning layer's name prefixes each.
+  for (const Variable& v : model.variables()) {
+    Tensor t(v.value.shape);
+    std::memcpy(t.data(), v.value.data, static_cast<std::size_t>(t.numel()) * sizeof(float));
+    out.emplace_back(v.name, io::raw_from_float(t));
+  }
+  return out;
+}
+
+void save_model(const std::string& path, const Model& model,
                 const std::map<std::string, std::string>& metadata) {
   if (!model.built()) fail<InvalidArgument>("save_model: the model is not built");
   std::map<std::string, std::string> meta = metadata;
@@ -18,27 +31,16 @@ void save_model(const std::string& path, Sequential& model,
     fail<InvalidArgument>("save_model: metadata may not set recur.format or recur.model");
   meta["recur.format"] = "1";
   meta["recur.model"] = model.to_json().dump();
-  std::vector<io::RawTensor> raws;
-  std::vector<std::string> names;
-  raws.reserve(model.params().size());
-  // Parameters in file order; the owning layer's name prefixes each.
-  for (std::size_t li = 0; li < model.size(); ++li) {
-    std::vector<Param*> ps;
-    model.layer(li).collect_params(ps);
-    for (Param* p : ps) {
-      Tensor t(p->shape);
-      std::memcpy(t.data(), p->value.data, static_cast<std::size_t>(t.numel()) * sizeof(float));
-      raws.push_back(io::raw_from_float(t));
-      names.push_back(model.layer(li).name() + "/" + p->name);
-    }
-  }
+  const auto raws = model_tensors(model);
   std::vector<std::pair<std::string, const io::RawTensor*>> tensors;
-  for (std::size_t i = 0; i < raws.size(); ++i) tensors.emplace_back(names[i], &raws[i]);
+  for (const auto& [name, raw] : raws) tensors.emplace_back(name, &raw);
   io::write_safetensors(path, meta, tensors);
 }
 
-Sequential load_model(const std::string& path, std::map<std::string, std::string>* metadata) {
-  io::SafetensorsFile file = io::read_safetensors(path);
+void Model::save(const std::string& path) const { save_model(path, *this); }
+
+std::unique_ptr<Model> model_from_file(const io::SafetensorsFile& file, const std::string& path,
+                                       bool allow_extra) {
   auto fmt = file.metadata.find("recur.format");
   if (fmt != file.metadata.end() && fmt->second != "1")
     fail<FormatError>(path, ": recur.format is \"", fmt->second,
@@ -52,10 +54,14 @@ Sequential load_model(const std::string& path, std::map<std::string, std::string
   } catch (const nlohmann::json::exception& e) {
     fail<FormatError>(path, ": recur.model is not valid JSON: ", e.what());
   }
-  Sequential model = io::sequential_from_keras(j, path);
+  std::unique_ptr<Model> model;
+  if (j.is_object() && j.value("class_name", nlohmann::json()) == "Sequential")
+    model = std::make_unique<Sequential>(io::sequential_from_keras(j, path));
+  else
+    model = io::functional_from_keras(j, path);
   std::set<std::string> used;
-  for (std::size_t li = 0; li < model.size(); ++li) {
-    Layer& layer = model.layer(li);
+  for (Layer* lp : model->layers()) {
+    Layer& layer = *lp;
     std::vector<Param*> ps;
     layer.collect_params(ps);
     for (Param* p : ps) {
@@ -78,10 +84,29 @@ Sequential load_model(const std::string& path, std::map<std::string, std::string
     }
   }
   for (const auto& [name, raw] : file.tensors)
-    if (!used.count(name))
+    if (!used.count(name) &&
+        !(allow_extra && (name.rfind("optimizer/", 0) == 0 || name.rfind("training/", 0) == 0)))
       fail<FormatError>(path, ": tensor '", name, "' does not belong to any layer of the model");
+  return model;
+}
+
+std::unique_ptr<Model> load_model(const std::string& path,
+                                  std::map<std::string, std::string>* metadata) {
+  io::SafetensorsFile file = io::read_safetensors(path);
+  // A training checkpoint is a model file with optimizer state beside the weights.
+  std::unique_ptr<Model> model = model_from_file(file, path, file.metadata.count("recur.training") > 0);
   if (metadata) *metadata = std::move(file.metadata);
   return model;
+}
+
+Sequential load_sequential(const std::string& path,
+                           std::map<std::string, std::string>* metadata) {
+  std::unique_ptr<Model> m = load_model(path, metadata);
+  auto* seq = dynamic_cast<Sequential*>(m.get());
+  if (!seq)
+    fail<ConfigError>(path, ": expected a Sequential model, the file holds a ", m->class_name(),
+                      " model");
+  return std::move(*seq);
 }
 
 }  // namespace recur

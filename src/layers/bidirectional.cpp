@@ -94,9 +94,13 @@ const Tensor& Bidirectional::forward(const Context& ctx, const Tensor& x, const 
   }
   yb_time_ = yb;
   const int64_t H = fwd_->units(), rows = yf.numel() / H;
-  Shape out_shape = yf.shape();
-  if (merge_ == MergeMode::concat) out_shape.back() = 2 * H;
-  y_.resize(out_shape);
+  // yf is [T, B, H] or [B, H]; y_ is the same with the last axis 2H for concat (no Shape copy:
+  // a repeated shape allocates nothing).
+  const int64_t W = merge_ == MergeMode::concat ? 2 * H : H;
+  if (seq)
+    y_.resize({yf.dim(0), yf.dim(1), W});
+  else
+    y_.resize({yf.dim(0), W});
   for (int64_t r = 0; r < rows; ++r) {
     const float* f = yf.data() + r * H;
     const float* b = yb->data() + r * H;

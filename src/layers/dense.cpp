@@ -1,11 +1,33 @@
 // Dense forward (GEMM + bias + activation) and backward (activation', dW, db, dx).
 #include "recur/layers/dense.hpp"
 
+#include <algorithm>
+#include <array>
+#include <span>
+
 #include "kernels/gemm.hpp"
 #include "kernels/vmath.hpp"
 #include "recur/error.hpp"
 
 namespace recur {
+
+namespace {
+// t.resize(`like` with its last extent replaced by `last`) without building a Shape, so a
+// repeated shape allocates nothing.
+void resize_with_last(Tensor& t, const Shape& like, int64_t last) {
+  constexpr std::size_t kMaxRank = 8;
+  if (like.size() > kMaxRank) {
+    Shape s = like;
+    s.back() = last;
+    t.resize(s);
+    return;
+  }
+  std::array<int64_t, kMaxRank> dims{};
+  std::copy(like.begin(), like.end(), dims.begin());
+  dims[like.size() - 1] = last;
+  t.resize(std::span<const int64_t>(dims.data(), like.size()));
+}
+}  // namespace
 
 Dense::Dense(std::string name, DenseOptions options) : Layer(std::move(name)), opt_(options) {
   if (opt_.units <= 0) fail<ConfigError>(where(), ": units must be positive, got ", opt_.units);
@@ -31,9 +53,7 @@ const Tensor& Dense::forward(const Context&, const Tensor& x, const Tensor* mask
   x_ = &x;
   mask_ = mask;
   const int64_t rows = x.numel() / in_, U = opt_.units;
-  Shape out_shape = x.shape();
-  out_shape.back() = U;
-  y_.resize(out_shape);
+  resize_with_last(y_, x.shape(), U);
   if (opt_.use_bias) {
     const float* b = param(bias_).value.data;
     for (int64_t r = 0; r < rows; ++r)

@@ -10,8 +10,9 @@
 namespace recur {
 
 namespace {
-void copy_into(Tensor& dst, const float* src, const Shape& shape) {
-  dst.resize(shape);
+// dst = src as [rows, cols]; a repeated shape allocates nothing (no temporary Shape).
+void copy_into(Tensor& dst, const float* src, int64_t rows, int64_t cols) {
+  dst.resize({rows, cols});
   std::memcpy(dst.data(), src, static_cast<std::size_t>(dst.numel()) * sizeof(float));
 }
 // Inverted-dropout mask [rows, cols]: 0 with probability `rate`, else 1 / (1 - rate).
@@ -156,8 +157,8 @@ const Tensor& Recurrent::forward(const Context& ctx, const Tensor& x, const Tens
   driver_->forward(spec, w, x.data(), T, B, mask ? mask->data() : nullptr, h0, c0, mx, mh);
 
   final_states_.resize(static_cast<std::size_t>(state_count()));
-  copy_into(final_states_[0], driver_->final_h(), {B, H});
-  if (state_count() == 2) copy_into(final_states_[1], driver_->final_c(), {B, H});
+  copy_into(final_states_[0], driver_->final_h(), B, H);
+  if (state_count() == 2) copy_into(final_states_[1], driver_->final_c(), B, H);
   return driver_->output();
 }
 
@@ -171,7 +172,7 @@ const Tensor& Recurrent::backward(const Context& ctx, const Tensor& dy) {
   const float* dhT = nullptr;
   const float* dcT = nullptr;
   for (const Tensor* g : {d_final_h_, d_final_c_})
-    if (g && g->shape() != Shape{B, H})
+    if (g && (g->rank() != 2 || g->dim(0) != B || g->dim(1) != H))
       fail<ShapeError>(where(), ": final-state gradient has shape ", shape_str(g->shape()),
                        ", expected [", B, ", ", H, "]");
   if (d_final_h_) dhT = d_final_h_->data();
@@ -185,8 +186,8 @@ const Tensor& Recurrent::backward(const Context& ctx, const Tensor& dy) {
   w.d_bias = opt_.use_bias ? param(bias_).grad.data : nullptr;
   driver_->backward(w, dy.data(), dhT, dcT);
   initial_state_grads_.resize(static_cast<std::size_t>(state_count()));
-  copy_into(initial_state_grads_[0], driver_->d_h0(), {B, H});
-  if (state_count() == 2) copy_into(initial_state_grads_[1], driver_->d_c0(), {B, H});
+  copy_into(initial_state_grads_[0], driver_->d_h0(), B, H);
+  if (state_count() == 2) copy_into(initial_state_grads_[1], driver_->d_c0(), B, H);
   return driver_->dx();
 }
 

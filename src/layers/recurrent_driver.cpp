@@ -52,7 +52,10 @@ void RecurrentDriver::forward(const Spec& spec, const Weights& w, const float* x
   if (kind != CellKind::simple) extra_.resize({T, B, H});
   if (gru_after) rec_.resize({B, 3 * H});
   if (recurrent_dropout) hd_.resize({T, B, H});
-  y_.resize(spec.return_sequences ? Shape{T, B, H} : Shape{B, H});
+  if (spec.return_sequences)
+    y_.resize({T, B, H});
+  else
+    y_.resize({B, H});
 
   // 1. P = x·W + b_in over all steps.
   const float* xin = x;

@@ -78,7 +78,7 @@ void check_case(const Case& c) {
   const double grad_atol = c.meta.value("grad_atol", 1e-4);
   const double grad_rtol = c.meta.value("grad_rtol", 1e-3);
   const std::string model_path = (c.dir / "model.safetensors").string();
-  recur::Sequential model = recur::load_model(model_path);
+  recur::Sequential model = recur::load_sequential(model_path);
   const Tensor x = load_npy((c.dir / "x.npy").string());
   auto expected = load_tensors(c.dir / "expected.safetensors");
   auto init = load_tensors(c.dir / "initial_state.safetensors");

@@ -6,9 +6,8 @@
 //   model.build({-1, 1});                 // one sample: any number of steps, 1 feature
 //   Tensor y = model.predict(x);          // x [N, T, 1] batch-first -> y [N, 1]
 //
-// Parameters live in one flat value arena and one flat gradient arena; layers hold views.
-// forward()/backward() work on time-major batches (see layers/layer.hpp); predict() and the
-// streaming step() take the user's batch-first arrays.
+// forward()/backward() work on time-major batches (see layers/layer.hpp); predict() (Model) and
+// the streaming step() take the user's batch-first arrays.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +20,7 @@
 
 #include "recur/context.hpp"
 #include "recur/layers/layer.hpp"
+#include "recur/model/model.hpp"
 #include "recur/tensor.hpp"
 
 namespace recur {
@@ -41,45 +41,41 @@ class StreamState {
   Tensor y_;                    // the last output, batch-first
 };
 
-class Sequential {
+class Sequential : public Model {
  public:
   explicit Sequential(std::string name = "sequential");
-  ~Sequential();
+  ~Sequential() override;
   Sequential(Sequential&&) noexcept;
   Sequential& operator=(Sequential&&) noexcept;
 
-  const std::string& name() const { return name_; }
+  const char* class_name() const override { return "Sequential"; }
   // Appends a layer (unique name required). Returns it.
   Layer& add(std::unique_ptr<Layer> layer);
   std::size_t size() const { return layers_.size(); }
+  using Model::layer;
   Layer& layer(std::size_t i) { return *layers_.at(i); }
   const Layer& layer(std::size_t i) const { return *layers_.at(i); }
-  Layer& layer(const std::string& name);
 
   // Builds every layer for one sample's shape ({T, F}, or {T} when the first layer is an
   // Embedding; T = -1 for any length), allocates the parameter arenas and initializes them
   // from `seed`.
   void build(const Shape& input_shape, uint64_t seed = 0);
-  bool built() const { return built_; }
-  const Shape& input_shape() const { return input_shape_; }
-  const Shape& output_shape() const;
-  bool takes_token_ids() const { return input_shape_.size() == 1; }
 
-  // Time-major forward/backward (layers/layer.hpp); backward accumulates parameter gradients
-  // and returns dL/dx.
+  std::size_t num_inputs() const override { return 1; }
+  std::size_t num_outputs() const override { return 1; }
+  const Shape& input_shape(std::size_t i = 0) const override;
+  const Shape& output_shape(std::size_t i = 0) const override;
+
+  // Time-major forward/backward of the chain (layers/layer.hpp); backward accumulates
+  // parameter gradients and returns dL/dx.
   const Tensor& forward(const Context& ctx, const Tensor& x, const Tensor* mask = nullptr);
   const Tensor& backward(const Context& ctx, const Tensor& dy);
-  void zero_grad();
 
-  // The flat arenas and every parameter (file order: layer by layer).
-  std::span<float> weights() { return weights_.span(); }
-  std::span<float> grads() { return grads_.span(); }
-  const std::vector<Param*>& params() const { return params_; }
-  int64_t param_count() const { return weights_.numel(); }
-
-  // Batch-first inference: x [N, T, F] (or ids [N, T]) -> outputs [N, ...], in batches.
-  // Checks rank, feature count and finiteness, naming the sample/step/feature at fault.
-  Tensor predict(const Tensor& x, int64_t batch_size = 32);
+  const std::vector<const Tensor*>& forward_batch(const Context& ctx,
+                                                  const std::vector<const Tensor*>& xs) override;
+  std::vector<const Tensor*> output_masks() const override;
+  void backward_batch(const Context& ctx, const std::vector<const Tensor*>& dys) override;
+  std::vector<Layer*> layers() const override;
 
   // Streaming inference: feed one step x [B, F] (ids: [B]) or a chunk [B, Tc, F] (ids [B, Tc])
   // of B independent streams; states carry over between calls in `state`. Returns the model's
@@ -88,23 +84,16 @@ class Sequential {
   StreamState make_stream_state(int64_t batch = 1);
   const Tensor& step(StreamState& state, const Tensor& x);
   void reset(StreamState& state);
-  // stateful=True layers: forget carried states.
-  void reset_states();
 
   // Keras-like summary: layer (type), output shape, parameter count, totals.
-  std::string summary() const;
+  std::string summary() const override;
   // Keras model JSON: {"class_name": "Sequential", "config": {"name", "layers": [...]}}.
-  nlohmann::json to_json() const;
+  nlohmann::json to_json() const override;
 
  private:
-  void check_input(const Tensor& x, const char* what) const;
-  std::string name_;
   std::vector<std::unique_ptr<Layer>> layers_;
-  bool built_ = false;
   Shape input_shape_;
-  Tensor weights_, grads_;
-  std::vector<Param*> params_;
-  Tensor x_tm_;  // predict(): time-major staging
+  std::vector<const Tensor*> outputs_;  // forward_batch(): the one output
 };
 
 }  // namespace recur
