@@ -160,6 +160,9 @@ TEST_F(FitCliTest, BadInputIsOneClearErrorAndWritesNothing) {
                "NaN or Inf");
   expect_error(fit_args(path("bad.safetensors"), "--resume --checkpoint " + path("none")),
                "no checkpoint to resume");
+  ASSERT_EQ(recur_cli(fit_args(path("ok.safetensors"), "--checkpoint " + path("used"))).rc, 0);
+  expect_error(fit_args(path("bad.safetensors"), "--checkpoint " + path("used")),
+               "already holds a checkpoint; pass --resume");
 }
 
 // Kill `recur fit` with SIGKILL at random moments, resume each time, and compare with a run that
