@@ -40,7 +40,7 @@ struct TensorRef {
 
 struct Entry {
   std::string class_name, name, where;
-  const json* spec = nullptr;     // the layer's {"class_name", "config", ...}
+  const json* spec = nullptr;  // the layer's {"class_name", "config", ...}
   bool is_input = false;
   Shape input_shape;              // InputLayer
   bool called = false;            // has an inbound node
@@ -70,8 +70,9 @@ bool is_keras3_tensor(const json& j) {
 TensorRef parse_keras3_tensor(const json& j, const std::string& where) {
   if (!is_keras3_tensor(j) || !j.contains("config") || !j["config"].is_object() ||
       !j["config"].contains("keras_history"))
-    fail<ConfigError>(where, ": expected a Keras tensor {\"class_name\": \"__keras_tensor__\", "
-                             "\"config\": {\"keras_history\": [...]}}, got ",
+    fail<ConfigError>(where,
+                      ": expected a Keras tensor {\"class_name\": \"__keras_tensor__\", "
+                      "\"config\": {\"keras_history\": [...]}}, got ",
                       j.dump());
   return parse_ref(j["config"]["keras_history"], where);
 }
@@ -101,8 +102,7 @@ void parse_kwargs(const json& kwargs, bool keras3, const std::string& where,
         states = parse_keras3_tensors(value, where + ": initial_state");
       } else {
         if (!value.is_array())
-          fail<ConfigError>(where, ": initial_state must be a list of tensors, got ",
-                            value.dump());
+          fail<ConfigError>(where, ": initial_state must be a list of tensors, got ", value.dump());
         // [[name, node, tensor], ...] or a single [name, node, tensor]
         if (!value.empty() && value[0].is_string()) {
           states.push_back(parse_ref(value, where + ": initial_state"));
@@ -116,8 +116,9 @@ void parse_kwargs(const json& kwargs, bool keras3, const std::string& where,
                           " is not supported (the training flag comes from fit/predict)");
     } else if (key == "mask") {
       if (!value.is_null())
-        fail<ConfigError>(where, ": an explicit call argument mask is not supported (masks "
-                                 "flow from Masking / Embedding(mask_zero) layers)");
+        fail<ConfigError>(where,
+                          ": an explicit call argument mask is not supported (masks "
+                          "flow from Masking / Embedding(mask_zero) layers)");
     } else {
       fail<ConfigError>(where, ": unsupported call argument \"", key, "\" = ", value.dump());
     }
@@ -128,8 +129,7 @@ void parse_inbound(const json& spec, Entry& e) {
   if (!spec.contains("inbound_nodes") || spec["inbound_nodes"].is_null()) return;
   const json& nodes = spec["inbound_nodes"];
   const std::string where = e.where + ": inbound_nodes";
-  if (!nodes.is_array())
-    fail<ConfigError>(where, " must be a list, got ", nodes.dump());
+  if (!nodes.is_array()) fail<ConfigError>(where, " must be a list, got ", nodes.dump());
   if (nodes.empty()) return;
   if (nodes.size() > 1)
     fail<ConfigError>(e.where, " is called ", nodes.size(),
@@ -146,8 +146,9 @@ void parse_inbound(const json& spec, Entry& e) {
     if (args.size() == 2 && !args[1].is_null()) {
       e.states = parse_keras3_tensors(args[1], where + ": initial_state");
     } else if (args.size() > 2) {
-      fail<ConfigError>(where, ": expected one positional call argument (two for an RNN with "
-                               "initial_state), got ",
+      fail<ConfigError>(where,
+                        ": expected one positional call argument (two for an RNN with "
+                        "initial_state), got ",
                         args.size());
     }
     std::vector<TensorRef> states;
@@ -160,8 +161,7 @@ void parse_inbound(const json& spec, Entry& e) {
     return;
   }
   if (!node.is_array() || node.empty())  // Keras 2
-    fail<ConfigError>(where, ": expected [[\"layer\", node, tensor, {}], ...], got ",
-                      node.dump());
+    fail<ConfigError>(where, ": expected [[\"layer\", node, tensor, {}], ...], got ", node.dump());
   for (const json& r : node) {
     e.args.push_back(parse_ref(r, where));
     if (r.size() == 4) parse_kwargs(r[3], false, where, e.states);
@@ -170,8 +170,8 @@ void parse_inbound(const json& spec, Entry& e) {
 
 // [null, T|null, F] -> {T or -1, F};  [null, T|null] -> token ids {T or -1}.
 Shape input_layer_shape(const json& cfg, const std::string& where) {
-  static const std::set<std::string> known = {"batch_input_shape", "batch_shape", "dtype",
-                                              "sparse", "ragged", "name", "optional"};
+  static const std::set<std::string> known = {
+      "batch_input_shape", "batch_shape", "dtype", "sparse", "ragged", "name", "optional"};
   for (const auto& [key, value] : cfg.items())
     if (!known.count(key))
       fail<ConfigError>(where, ": unsupported config key \"", key, "\" = ", value.dump());
@@ -186,11 +186,13 @@ Shape input_layer_shape(const json& cfg, const std::string& where) {
   else
     fail<ConfigError>(where, ": InputLayer needs \"batch_input_shape\" or \"batch_shape\"");
   const std::string dtype = cfg.contains("dtype") && cfg["dtype"].is_string()
-                                ? cfg["dtype"].get<std::string>() : "float32";
+                                ? cfg["dtype"].get<std::string>()
+                                : "float32";
   const bool ints = dtype == "int32" || dtype == "int64";
   if (!ints && dtype != "float32" && dtype != "float64" && dtype != "float16")
-    fail<ConfigError>(where, ": dtype \"", dtype, "\" is not supported (float32, or int32 / "
-                             "int64 token ids)");
+    fail<ConfigError>(where, ": dtype \"", dtype,
+                      "\" is not supported (float32, or int32 / "
+                      "int64 token ids)");
   const json& s = *shape;
   if (!s.is_array() || s.size() < 2 || s.size() > 3)
     fail<ConfigError>(where, ": batch shape must be [null, T, F] or token ids [null, T], got ",
@@ -215,8 +217,7 @@ Shape input_layer_shape(const json& cfg, const std::string& where) {
 }
 
 // input_layers / output_layers: [[name, node, tensor], ...] or a single [name, node, tensor].
-std::vector<TensorRef> parse_endpoints(const json& cfg, const char* key,
-                                       const std::string& where) {
+std::vector<TensorRef> parse_endpoints(const json& cfg, const char* key, const std::string& where) {
   if (!cfg.contains(key) || !cfg[key].is_array() || cfg[key].empty())
     fail<ConfigError>(where, ": functional config has no \"", key, "\" list");
   const json& j = cfg[key];
@@ -248,8 +249,9 @@ auto in_context(const std::string& where, F&& f) -> decltype(f()) {
 std::unique_ptr<Model> functional_from_keras(const json& model, const std::string& where) {
   const json cls = model.is_object() ? model.value("class_name", json()) : json();
   if (cls != "Functional" && cls != "Model")
-    fail<ConfigError>(where, ": the model must be {\"class_name\": \"Sequential\" | "
-                             "\"Functional\" | \"Model\", ...}, got class_name ",
+    fail<ConfigError>(where,
+                      ": the model must be {\"class_name\": \"Sequential\" | "
+                      "\"Functional\" | \"Model\", ...}, got class_name ",
                       cls.is_null() ? std::string("none") : cls.dump());
   if (!model.contains("config") || !model["config"].is_object())
     fail<ConfigError>(where, ": ", cls.get<std::string>(), " has no \"config\" object");
@@ -267,23 +269,23 @@ std::unique_ptr<Model> functional_from_keras(const json& model, const std::strin
     Entry e;
     e.where = where + ": layer " + std::to_string(i);
     if (!l.is_object() || !l.contains("class_name") || !l["class_name"].is_string())
-      fail<ConfigError>(e.where, ": a layer must be {\"class_name\": ..., \"config\": {...}, "
-                                 "\"inbound_nodes\": [...]}");
+      fail<ConfigError>(e.where,
+                        ": a layer must be {\"class_name\": ..., \"config\": {...}, "
+                        "\"inbound_nodes\": [...]}");
     e.class_name = l["class_name"].get<std::string>();
     const json lcfg = l.value("config", json::object());
     const std::string cfg_name =
         lcfg.is_object() && lcfg.contains("name") && lcfg["name"].is_string()
-            ? lcfg["name"].get<std::string>() : "";
-    e.name = l.contains("name") && l["name"].is_string() ? l["name"].get<std::string>()
-                                                         : cfg_name;
+            ? lcfg["name"].get<std::string>()
+            : "";
+    e.name = l.contains("name") && l["name"].is_string() ? l["name"].get<std::string>() : cfg_name;
     if (e.name.empty()) fail<ConfigError>(e.where, ": ", e.class_name, " has no \"name\"");
     if (!cfg_name.empty() && cfg_name != e.name)
       fail<ConfigError>(e.where, ": layer name \"", e.name, "\" differs from its config name \"",
                         cfg_name, "\"");
     e.where += " (" + e.class_name + " '" + e.name + "')";
     e.spec = &l;
-    if (by_name.count(e.name))
-      fail<ConfigError>(e.where, ": duplicate layer name '", e.name, "'");
+    if (by_name.count(e.name)) fail<ConfigError>(e.where, ": duplicate layer name '", e.name, "'");
     e.is_input = e.class_name == "InputLayer";
     if (e.is_input) {
       if (!lcfg.is_object()) fail<ConfigError>(e.where, ": \"config\" must be an object");
@@ -305,8 +307,9 @@ std::unique_ptr<Model> functional_from_keras(const json& model, const std::strin
   auto resolve = [&](const TensorRef& r, const Entry& consumer) -> NodeRef {
     const std::size_t k = by_name.at(r.layer);
     if (r.node != 0)
-      fail<ConfigError>(consumer.where, ": inbound tensor ", ref_str(r), " is from call ",
-                        r.node, " of '", r.layer, "'; shared layers (called more than once) "
+      fail<ConfigError>(consumer.where, ": inbound tensor ", ref_str(r), " is from call ", r.node,
+                        " of '", r.layer,
+                        "'; shared layers (called more than once) "
                         "are not supported");
     if (r.index < 0 || static_cast<std::size_t>(r.index) >= made[k].size())
       fail<ConfigError>(consumer.where, ": inbound tensor ", ref_str(r), " does not exist: '",

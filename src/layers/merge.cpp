@@ -24,8 +24,9 @@ std::string shapes_str(const std::vector<Shape>& shapes) {
 // ---- MergeLayer -------------------------------------------------------------------------------
 
 void MergeLayer::needs_several_inputs() const {
-  fail<InvalidArgument>(where(), " needs several inputs; use it in a functional model "
-                                 "(Functional::call with a list of inputs)");
+  fail<InvalidArgument>(where(),
+                        " needs several inputs; use it in a functional model "
+                        "(Functional::call with a list of inputs)");
 }
 
 Shape MergeLayer::build_multi(const std::vector<Shape>& input_shapes) {
@@ -44,15 +45,17 @@ Shape MergeLayer::do_build(const Shape&) {
   const std::size_t rank = input_shapes_.front().size();
   for (const Shape& s : input_shapes_) {
     if (s.size() != rank || (rank != 1 && rank != 2))
-      fail<ShapeError>(where(), ": inputs must all be vectors (None, U) or all sequences "
-                                "(None, T, U), got ", shapes_str(input_shapes_));
+      fail<ShapeError>(where(),
+                       ": inputs must all be vectors (None, U) or all sequences "
+                       "(None, T, U), got ",
+                       shapes_str(input_shapes_));
     if (s.back() <= 0)
       fail<ShapeError>(where(), ": the last axis of every input must be known, got ",
                        shapes_str(input_shapes_));
     // Leading (time) axis: equal, or unknown on one side.
     if (rank == 2 && s[0] >= 0 && input_shapes_.front()[0] >= 0 && s[0] != input_shapes_.front()[0])
-      fail<ShapeError>(where(), ": inputs have different numbers of time steps: ",
-                       shapes_str(input_shapes_));
+      fail<ShapeError>(
+          where(), ": inputs have different numbers of time steps: ", shapes_str(input_shapes_));
   }
   xs_.assign(input_shapes_.size(), nullptr);
   dxs_.resize(input_shapes_.size());
@@ -70,8 +73,7 @@ const Tensor& MergeLayer::forward_multi(const Context&, const std::vector<const 
   // xs[i] [T, B, U_i] or [B, U_i]; masks[i] [T, B] or null -> y [T, B, U_out] or [B, U_out]
   if (!built()) fail<InternalError>(where(), ": forward before build");
   const std::size_t n = input_shapes_.size();
-  if (xs.size() != n)
-    fail<InvalidArgument>(where(), ": expected ", n, " inputs, got ", xs.size());
+  if (xs.size() != n) fail<InvalidArgument>(where(), ": expected ", n, " inputs, got ", xs.size());
   if (!masks.empty() && masks.size() != n)
     fail<InvalidArgument>(where(), ": expected ", n, " masks (or none), got ", masks.size());
   const std::size_t rank = input_shapes_.front().size() + 1;
@@ -119,8 +121,8 @@ const Tensor& MergeLayer::forward_multi(const Context&, const std::vector<const 
 
 const std::vector<Tensor>& MergeLayer::backward_multi(const Context&, const Tensor& dy) {
   if (dy.shape() != y_.shape())
-    fail<ShapeError>(where(), ": output gradient has shape ", shape_str(dy.shape()),
-                     ", expected ", shape_str(y_.shape()));
+    fail<ShapeError>(where(), ": output gradient has shape ", shape_str(dy.shape()), ", expected ",
+                     shape_str(y_.shape()));
   for (std::size_t i = 0; i < xs_.size(); ++i) dxs_[i].resize(xs_[i]->shape());
   merge_backward(dy, dxs_);
   return dxs_;

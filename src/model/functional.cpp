@@ -102,15 +102,17 @@ std::vector<NodeRef> Functional::call(std::unique_ptr<Layer> layer,
   if (!layer) fail<InvalidArgument>("Functional '", name(), "': call() got a null layer");
   const std::string where = std::string(layer->class_name()) + " '" + layer->name() + "'";
   if (layer->built())
-    fail<ConfigError>(where, " is already built (called before, or used in another model); "
-                             "each layer object can be called once: shared layers are not "
-                             "supported");
+    fail<ConfigError>(where,
+                      " is already built (called before, or used in another model); "
+                      "each layer object can be called once: shared layers are not "
+                      "supported");
   for (const Node& n : nodes_)
     if (n.name == layer->name())
       fail<ConfigError>("Functional '", name(), "': duplicate layer name '", layer->name(), "'");
   if (inputs.empty()) fail<InvalidArgument>(where, ": called with no inputs");
   std::vector<Shape> in_shapes;
-  for (const NodeRef& r : inputs) in_shapes.push_back(node_of(r, "an input tensor").shapes[r.index]);
+  for (const NodeRef& r : inputs)
+    in_shapes.push_back(node_of(r, "an input tensor").shapes[r.index]);
 
   Node n;
   n.name = layer->name();
@@ -125,8 +127,9 @@ std::vector<NodeRef> Functional::call(std::unique_ptr<Layer> layer,
       fail<ConfigError>(where, ": initial_state is only supported for SimpleRNN, LSTM and GRU");
     const auto want = static_cast<std::size_t>(n.recurrent->state_count());
     if (initial_state.size() != want)
-      fail<ConfigError>(where, ": initial_state needs ", want, want == 2 ? " tensors (h, c)" : " tensor (h)",
-                        ", got ", initial_state.size());
+      fail<ConfigError>(where, ": initial_state needs ", want,
+                        want == 2 ? " tensors (h, c)" : " tensor (h)", ", got ",
+                        initial_state.size());
     for (std::size_t k = 0; k < initial_state.size(); ++k) {
       const NodeRef& r = initial_state[k];
       const Shape& s = node_of(r, "an initial_state tensor").shapes[r.index];
@@ -145,8 +148,7 @@ std::vector<NodeRef> Functional::call(std::unique_ptr<Layer> layer,
     n.shapes.push_back(layer->build(in_shapes[0]));
   }
   if (n.recurrent && n.recurrent->options().return_state)
-    for (int k = 0; k < n.recurrent->state_count(); ++k)
-      n.shapes.push_back({n.recurrent->units()});
+    for (int k = 0; k < n.recurrent->state_count(); ++k) n.shapes.push_back({n.recurrent->units()});
   const std::size_t outs = n.shapes.size();
   n.out.assign(outs, nullptr);
   n.out_mask.assign(outs, nullptr);
@@ -233,27 +235,26 @@ std::vector<Layer*> Functional::layers() const {
 // ---- forward / backward -----------------------------------------------------------------------
 
 const std::vector<const Tensor*>& Functional::forward_batch(const Context& ctx,
-                                                         const std::vector<const Tensor*>& xs) {
+                                                            const std::vector<const Tensor*>& xs) {
   // xs[i] [T, B, F] (ids: [T, B]) -> outputs [B, U] or [T, B, U], in the order of build()
   if (!built()) fail<ConfigError>("Functional '", name(), "': forward before build()");
   if (xs.size() != inputs_.size())
-    fail<InvalidArgument>("Functional '", name(), "': expected ", inputs_.size(),
-                          " input(s), got ", xs.size());
+    fail<InvalidArgument>("Functional '", name(), "': expected ", inputs_.size(), " input(s), got ",
+                          xs.size());
   forwarded_ = false;
   for (std::size_t i = 0; i < xs.size(); ++i) {
     Node& n = nodes_[inputs_[i].node];
     const Tensor* x = xs[i];
     const Shape& s = n.shapes[0];
     if (!x) fail<InvalidArgument>("Functional '", name(), "': input '", n.name, "' is null");
-    const bool ok = s.size() == 1 ? x->rank() == 2
-                                  : x->rank() == 3 && x->dim(2) == s[1];
+    const bool ok = s.size() == 1 ? x->rank() == 2 : x->rank() == 3 && x->dim(2) == s[1];
     if (!ok || (s[0] > 0 && x->dim(0) != s[0]) || x->dim(1) != xs[0]->dim(1))
-      fail<ShapeError>("Functional '", name(), "': input '", n.name, "' has shape ",
-                       shape_str(x->shape()), ", expected time-major ",
-                       s.size() == 1 ? std::string("token ids [T, B]")
-                                     : "[T, B, " + std::to_string(s[1]) + "]",
-                       s[0] > 0 ? " with T = " + std::to_string(s[0]) : std::string(),
-                       " and the batch of input 0 (", xs[0]->dim(1), ")");
+      fail<ShapeError>(
+          "Functional '", name(), "': input '", n.name, "' has shape ", shape_str(x->shape()),
+          ", expected time-major ",
+          s.size() == 1 ? std::string("token ids [T, B]") : "[T, B, " + std::to_string(s[1]) + "]",
+          s[0] > 0 ? " with T = " + std::to_string(s[0]) : std::string(),
+          " and the batch of input 0 (", xs[0]->dim(1), ")");
     n.out[0] = x;
     n.out_mask[0] = nullptr;
   }
@@ -294,11 +295,13 @@ const std::vector<const Tensor*>& Functional::forward_batch(const Context& ctx,
   return outputs_;
 }
 
-std::vector<const Tensor*> Functional::output_masks() const {
-  std::vector<const Tensor*> out;
-  for (const NodeRef& r : outputs_refs_)
-    out.push_back(forwarded_ ? nodes_[r.node].out_mask[r.index] : nullptr);
-  return out;
+const std::vector<const Tensor*>& Functional::output_masks() const {
+  out_masks_.resize(outputs_refs_.size());
+  for (std::size_t i = 0; i < outputs_refs_.size(); ++i) {
+    const NodeRef& r = outputs_refs_[i];
+    out_masks_[i] = forwarded_ ? nodes_[r.node].out_mask[r.index] : nullptr;
+  }
+  return out_masks_;
 }
 
 void Functional::add_grad(const NodeRef& ref, const Tensor& g) {
@@ -345,7 +348,7 @@ void Functional::backward_batch(const Context& ctx, const std::vector<const Tens
     Node& n = *it;
     if (!n.layer) continue;
     if (std::none_of(n.grad.begin(), n.grad.end(), [](const Tensor* g) { return g; }))
-      continue;  // nothing flows back through this layer
+      continue;        // nothing flows back through this layer
     if (!n.grad[0]) {  // only state outputs got a gradient: the main output's is zero
       n.sum[0].resize(n.out[0]->shape());
       n.sum[0].fill(0.0f);
@@ -430,7 +433,8 @@ std::string Functional::summary() const {
       for (std::size_t k = 1; k < shapes.size(); ++k) shapes[k] = " " + shapes[k];
     }
     std::vector<std::string> conn = connections(n);
-    if (conn.empty()) conn.push_back("[]");
+    if (conn.empty())
+      conn.push_back("[]");
     else {
       conn.front() = "[" + conn.front();
       for (std::size_t k = 0; k + 1 < conn.size(); ++k) conn[k] += ",";
@@ -461,8 +465,9 @@ std::string Functional::summary() const {
       out << line << "\n";
     }
   }
-  out << dbl << "\nTotal params: " << with_commas(total) << "\nTrainable params: "
-      << with_commas(total) << "\nNon-trainable params: 0\n" << rule << "\n";
+  out << dbl << "\nTotal params: " << with_commas(total)
+      << "\nTrainable params: " << with_commas(total) << "\nNon-trainable params: 0\n"
+      << rule << "\n";
   return out.str();
 }
 

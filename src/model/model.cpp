@@ -132,13 +132,9 @@ std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, int64_t batch_
   for (std::size_t i = 1; i < xs.size(); ++i)
     if (xs[i].dim(0) != N)
       fail<ShapeError>("predict: input ", i, " has ", xs[i].dim(0), " samples, input 0 has ", N);
-  // Output i: [N, U] or [N, T, U] (T of the first input with a time axis of that length).
-  std::vector<Tensor> outs;
-  for (std::size_t o = 0; o < num_outputs(); ++o) {
-    Shape s{N};
-    for (int64_t d : output_shape(o)) s.push_back(d < 0 ? xs[0].dim(1) : d);
-    outs.emplace_back(s);
-  }
+  // Output o: [N, U] or [N, T_o, U]; T_o is known after the first batch (inputs may differ in
+  // length, e.g. an encoder and a decoder).
+  std::vector<Tensor> outs(num_outputs());
   std::vector<Tensor> staged(xs.size());
   std::vector<const Tensor*> ptrs(xs.size());
   Context ctx;
@@ -149,6 +145,13 @@ std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, int64_t batch_
       ptrs[i] = &staged[i];
     }
     const std::vector<const Tensor*>& ys = forward_batch(ctx, ptrs);
+    if (n0 == 0)
+      for (std::size_t o = 0; o < ys.size(); ++o) {
+        Shape s{N};
+        if (ys[o]->rank() == 3) s.insert(s.end(), {ys[o]->dim(0), ys[o]->dim(2)});
+        else s.push_back(ys[o]->dim(1));
+        outs[o] = Tensor(s);
+      }
     for (std::size_t o = 0; o < ys.size(); ++o)
       scatter_batch_first(*ys[o], n0, ys[o]->rank() == 3, outs[o]);
   }

@@ -80,8 +80,9 @@ const std::vector<const Tensor*>& Sequential::forward_batch(const Context& ctx,
   return outputs_;
 }
 
-std::vector<const Tensor*> Sequential::output_masks() const {
-  return {layers_.empty() ? nullptr : layers_.back()->output_mask()};
+const std::vector<const Tensor*>& Sequential::output_masks() const {
+  out_masks_.assign(1, layers_.empty() ? nullptr : layers_.back()->output_mask());
+  return out_masks_;
 }
 
 void Sequential::backward_batch(const Context& ctx, const std::vector<const Tensor*>& dys) {

@@ -196,7 +196,7 @@ class Runner {
   // Forward (and, when training, backward + update). Returns the batch's total loss.
   double step(const Context& ctx, bool train) {
     const std::vector<const Tensor*>& ys = model_.forward_batch(ctx, xptr_);
-    const std::vector<const Tensor*> masks = model_.output_masks();
+    const std::vector<const Tensor*>& masks = model_.output_masks();
     double total = 0.0;
     for (std::size_t o = 0; o < ys.size(); ++o) {
       const Tensor* mask = ys[o]->rank() == 3 ? masks[o] : nullptr;

@@ -15,14 +15,14 @@
 //
 // How to add a case: append a row to registry(): a name and a function that builds the graph
 // and its time-major inputs from a Rng (helpers below make inputs with masks).
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "recur/recur.hpp"
 #include "support/gradcheck.hpp"
@@ -45,10 +45,10 @@ using recur::testing::TensorError;
 
 struct Graph {
   std::unique_ptr<Functional> model = std::make_unique<Functional>("graph");
-  std::vector<Tensor> xs;          // time-major inputs, in the model's input order
-  std::vector<Tensor> selects;     // per input: elements that are 0 are not perturbed (or empty)
-  std::vector<char> check_input;   // per input: compare dL/dx (not for token ids)
-  std::vector<char> output_grad;   // per output: receives R (else nullptr); empty = all
+  std::vector<Tensor> xs;         // time-major inputs, in the model's input order
+  std::vector<Tensor> selects;    // per input: elements that are 0 are not perturbed (or empty)
+  std::vector<char> check_input;  // per input: compare dL/dx (not for token ids)
+  std::vector<char> output_grad;  // per output: receives R (else nullptr); empty = all
   std::optional<uint64_t> dropout_seed;
   std::vector<std::string> zero_grad;  // tensors that get no gradient by design
 };
@@ -63,9 +63,12 @@ enum class Pad { none, post, pre };
 // Row b of a post-padded batch has T − b real steps (at least 1); pre-padded starts at step b.
 bool real_step(Pad p, int64_t t, int64_t b, int64_t T) {
   switch (p) {
-    case Pad::none: return true;
-    case Pad::post: return t < std::max<int64_t>(1, T - b);
-    case Pad::pre: return t >= std::min(b, T - 1);
+    case Pad::none:
+      return true;
+    case Pad::post:
+      return t < std::max<int64_t>(1, T - b);
+    case Pad::pre:
+      return t >= std::min(b, T - 1);
   }
   return true;
 }
@@ -94,8 +97,7 @@ void add_id_input(Graph& g, Rng& rng, const Shape& tb, int64_t vocab, Pad pad = 
   Tensor x(tb);
   for (int64_t t = 0; t < T; ++t)
     for (int64_t b = 0; b < B; ++b)
-      x[t * B + b] =
-          real_step(pad, t, b, T) ? static_cast<float>(1 + rng.below(vocab - 1)) : 0.0f;
+      x[t * B + b] = real_step(pad, t, b, T) ? static_cast<float>(1 + rng.below(vocab - 1)) : 0.0f;
   g.xs.push_back(std::move(x));
   g.selects.emplace_back();
   g.check_input.push_back(0);
@@ -262,7 +264,7 @@ class FunctionalGradChecker {
         if (t.select) g.skip[i] = 0;
         const double c1 = stencil(t.data + i, eps_), c2 = stencil(t.data + i, eps_ / 2);
         const bool agree = std::abs(c1 - c2) <= kAgree * std::max(std::abs(c1), std::abs(c2)) +
-                                                     4.0 * kCentralGain * noise / (eps_ / 2);
+                                                    4.0 * kCentralGain * noise / (eps_ / 2);
         if (!agree) ++g.kinks;
         g.values[i] = agree ? c1 : c2;
       }
@@ -350,8 +352,8 @@ std::vector<FuncCase> registry() {
     NodeRef x = m.input("x", {-1, 3});
     NodeRef xm = m.call(masking("mask"), {x})[0];
     NodeRef a = m.call(make_lstm("lstm", {.units = 3, .return_sequences = true}), {xm})[0];
-    NodeRef b = m.call(make_gru("gru", {.units = 3, .return_sequences = true,
-                                        .reset_after = false}), {xm})[0];
+    NodeRef b = m.call(
+        make_gru("gru", {.units = 3, .return_sequences = true, .reset_after = false}), {xm})[0];
     NodeRef c = m.call(std::make_unique<recur::Concatenate>("cat"), {a, b})[0];
     NodeRef h = m.call(make_lstm("top", {.units = 3}), {c})[0];
     NodeRef y = m.call(dense("out", 2), {h})[0];
@@ -399,11 +401,11 @@ std::vector<FuncCase> registry() {
     Functional& m = *g.model;
     NodeRef e_in = m.input("enc_in", {-1, 2});
     NodeRef em = m.call(masking("enc_mask"), {e_in})[0];
-    auto enc = m.call(make_gru("enc", {.units = 3, .return_state = true,
-                                       .reset_after = false}), {em});
+    auto enc =
+        m.call(make_gru("enc", {.units = 3, .return_state = true, .reset_after = false}), {em});
     NodeRef d_in = m.input("dec_in", {-1, 3});
-    NodeRef d = m.call(make_gru("dec", {.units = 3, .return_sequences = true}), {d_in},
-                       {enc[1]})[0];
+    NodeRef d =
+        m.call(make_gru("dec", {.units = 3, .return_sequences = true}), {d_in}, {enc[1]})[0];
     NodeRef y = m.call(dense("out", 2), {d})[0];
     m.build({e_in, d_in}, {y});
     add_float_input(g, rng, {5, 3, 2}, Pad::post);
@@ -417,10 +419,11 @@ std::vector<FuncCase> registry() {
     auto enc = m.call(make_lstm("enc", {.units = 3, .return_state = true}), {e_in});
     NodeRef bridge = m.call(dense("bridge", 4, Activation::tanh), {enc[1]})[0];
     NodeRef d_in = m.input("dec_in", {-1, 2});
-    auto dec1 = m.call(make_gru("dec1", {.units = 4, .return_sequences = true,
-                                         .return_state = true}), {d_in}, {bridge});
-    auto dec2 = m.call(make_simple_rnn("dec2", {.units = 4, .return_sequences = true}),
-                       {dec1[0]}, {dec1[1]});
+    auto dec1 =
+        m.call(make_gru("dec1", {.units = 4, .return_sequences = true, .return_state = true}),
+               {d_in}, {bridge});
+    auto dec2 = m.call(make_simple_rnn("dec2", {.units = 4, .return_sequences = true}), {dec1[0]},
+                       {dec1[1]});
     NodeRef y = m.call(dense("out", 2), {dec2[0]})[0];
     m.build({e_in, d_in}, {y});
     add_float_input(g, rng, {4, 2, 2});
@@ -430,8 +433,8 @@ std::vector<FuncCase> registry() {
   add("state_outputs_seq_h_c", [](Graph& g, Rng& rng) {
     Functional& m = *g.model;
     NodeRef x = m.input("x", {-1, 3});
-    auto enc = m.call(make_lstm("lstm", {.units = 3, .return_sequences = true,
-                                         .return_state = true}), {x});
+    auto enc = m.call(
+        make_lstm("lstm", {.units = 3, .return_sequences = true, .return_state = true}), {x});
     NodeRef y = m.call(dense("out", 2), {enc[0]})[0];
     m.build({x}, {y, enc[1], enc[2]});
     add_float_input(g, rng, {4, 2, 3});
@@ -449,8 +452,8 @@ std::vector<FuncCase> registry() {
   add("only_a_state_gets_a_gradient_gru", [](Graph& g, Rng& rng) {
     Functional& m = *g.model;
     NodeRef x = m.input("x", {-1, 2});
-    auto enc = m.call(make_gru("gru", {.units = 3, .return_sequences = true,
-                                       .return_state = true}), {x});
+    auto enc =
+        m.call(make_gru("gru", {.units = 3, .return_sequences = true, .return_state = true}), {x});
     NodeRef y = m.call(dense("out", 2), {enc[0]})[0];
     m.build({x}, {y, enc[1]});
     add_float_input(g, rng, {4, 2, 2});
@@ -461,10 +464,10 @@ std::vector<FuncCase> registry() {
   add("embedding_mask_zero_branches_add_post", [](Graph& g, Rng& rng) {
     Functional& m = *g.model;
     NodeRef ids = m.input("ids", {-1});
-    NodeRef e = m.call(std::make_unique<recur::Embedding>(
-                           "emb", recur::EmbeddingOptions{.input_dim = 6, .output_dim = 3,
-                                                          .mask_zero = true}),
-                       {ids})[0];
+    NodeRef e = m.call(
+        std::make_unique<recur::Embedding>(
+            "emb", recur::EmbeddingOptions{.input_dim = 6, .output_dim = 3, .mask_zero = true}),
+        {ids})[0];
     NodeRef a = m.call(make_lstm("lstm", {.units = 3, .return_sequences = true}), {e})[0];
     NodeRef b = m.call(make_gru("gru", {.units = 3, .return_sequences = true}), {e})[0];
     NodeRef s = m.call(std::make_unique<recur::Add>("add"), {a, b})[0];
@@ -509,8 +512,8 @@ std::vector<FuncCase> registry() {
   add("dropout_branches_training", [](Graph& g, Rng& rng) {
     Functional& m = *g.model;
     NodeRef x = m.input("x", {-1, 3});
-    NodeRef a = m.call(make_lstm("lstm", {.units = 3, .dropout = 0.3f,
-                                          .recurrent_dropout = 0.3f}), {x})[0];
+    NodeRef a =
+        m.call(make_lstm("lstm", {.units = 3, .dropout = 0.3f, .recurrent_dropout = 0.3f}), {x})[0];
     NodeRef xd = m.call(std::make_unique<recur::Dropout>("drop", 0.4f), {x})[0];
     NodeRef b = m.call(make_gru("gru", {.units = 2}), {xd})[0];
     NodeRef c = m.call(std::make_unique<recur::Concatenate>("cat"), {a, b})[0];

@@ -8,16 +8,16 @@
 //   /usr/bin/python3 tests/oracle/functional_cases.py <build>/fixtures/functional
 // (functional_cases.py documents the format). Without a Python that can import torch the test is
 // skipped, unless CI=true is set, where that is a failure.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "io/safetensors.hpp"
 #include "recur/recur.hpp"
@@ -43,8 +43,10 @@ const std::string& generate_fixtures() {
   static const std::string status = [] {
     std::string log;
     if (recur::testing::run_command("/usr/bin/python3 -c 'import torch, numpy'", &log) != 0) {
-      const std::string why = "/usr/bin/python3 cannot import torch and numpy (install Debian's "
-                              "python3-torch): " + log;
+      const std::string why =
+          "/usr/bin/python3 cannot import torch and numpy (install Debian's "
+          "python3-torch): " +
+          log;
       return in_ci() ? why : "skip: " + why;
     }
     const std::string cmd = std::string("/usr/bin/python3 ") + RECUR_SOURCE_DIR +

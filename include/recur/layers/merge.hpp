@@ -5,8 +5,8 @@
 // Inputs: i = 0..n-1, all of one rank, either vectors [B, U_i] (sample shape {U_i}) or
 // time-major sequences [T, B, U_i] (sample shape {T, U_i}); every axis but the last must match
 // (a sample length of -1 matches any length).
-//   Concatenate  y = [x_0 | x_1 | ... ] on the last axis    [..., Σ U_i]   dx_i = dy[..., cols of i]
-//   Add          y = Σ x_i  (all U_i equal)                  [..., U]       dx_i = dy
+//   Concatenate  y = [x_0 | x_1 | ...] (last axis)  [..., Σ U_i]  dx_i = dy[..., columns of i]
+//   Add          y = Σ x_i  (all U_i equal)          [..., U]      dx_i = dy
 // Output mask (Keras compute_mask): the logical AND of the masks the inputs carry ([T, B]; inputs
 // without a mask do not restrict it); nullptr when no input has one.
 #pragma once

@@ -58,10 +58,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "recur/context.hpp"
 #include "recur/layers/layer.hpp"
@@ -108,7 +107,7 @@ class Functional : public Model {
 
   const std::vector<const Tensor*>& forward_batch(const Context& ctx,
                                                   const std::vector<const Tensor*>& xs) override;
-  std::vector<const Tensor*> output_masks() const override;
+  const std::vector<const Tensor*>& output_masks() const override;
   void backward_batch(const Context& ctx, const std::vector<const Tensor*>& dys) override;
   // After backward_batch(): dL/d(input i), shaped like that input ([T, B, F]; zeros for token
   // ids), or nullptr when no gradient reached it. Valid until the next forward/backward.
@@ -142,11 +141,12 @@ class Functional : public Model {
   std::vector<std::string> connections(const Node& n) const;
 
   uint64_t id_;
-  std::vector<Node> nodes_;            // in call order (topological)
-  std::vector<NodeRef> inputs_;        // the model's inputs (build order)
-  std::vector<NodeRef> outputs_refs_;  // the model's outputs
+  std::vector<Node> nodes_;             // in call order (topological)
+  std::vector<NodeRef> inputs_;         // the model's inputs (build order)
+  std::vector<NodeRef> outputs_refs_;   // the model's outputs
   std::vector<const Tensor*> outputs_;  // forward_batch()'s result
   bool forwarded_ = false;
+  mutable std::vector<const Tensor*> out_masks_;  // output_masks(): one per output
 };
 
 }  // namespace recur

@@ -53,7 +53,7 @@ class Model {
   virtual const std::vector<const Tensor*>& forward_batch(const Context& ctx,
                                                           const std::vector<const Tensor*>& xs) = 0;
   // Masks of the outputs after forward_batch() ([T, B] for sequence outputs, else nullptr).
-  virtual std::vector<const Tensor*> output_masks() const = 0;
+  virtual const std::vector<const Tensor*>& output_masks() const = 0;
   // dys[i] = dL/d(output i) (nullptr: no gradient reaches that output). ACCUMULATES parameter
   // gradients; zero_grad() clears them.
   virtual void backward_batch(const Context& ctx, const std::vector<const Tensor*>& dys) = 0;

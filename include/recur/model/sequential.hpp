@@ -73,7 +73,7 @@ class Sequential : public Model {
 
   const std::vector<const Tensor*>& forward_batch(const Context& ctx,
                                                   const std::vector<const Tensor*>& xs) override;
-  std::vector<const Tensor*> output_masks() const override;
+  const std::vector<const Tensor*>& output_masks() const override;
   void backward_batch(const Context& ctx, const std::vector<const Tensor*>& dys) override;
   std::vector<Layer*> layers() const override;
 
@@ -93,7 +93,8 @@ class Sequential : public Model {
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
   Shape input_shape_;
-  std::vector<const Tensor*> outputs_;  // forward_batch(): the one output
+  std::vector<const Tensor*> outputs_;             // forward_batch(): the one output
+  mutable std::vector<const Tensor*> out_masks_;   // output_masks(): its mask
 };
 
 }  // namespace recur
