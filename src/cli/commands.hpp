@@ -12,5 +12,7 @@ void register_predict(CLI::App& app, std::function<int()>& run);
 void register_info(CLI::App& app, std::function<int()>& run);
 void register_fit(CLI::App& app, std::function<int()>& run);
 void register_evaluate(CLI::App& app, std::function<int()>& run);
+void register_forecast(CLI::App& app, std::function<int()>& run);
+void register_demo(CLI::App& app, std::function<int()>& run);
 
 }  // namespace recur::cli

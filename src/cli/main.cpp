@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   recur::cli::register_info(app, run);
   recur::cli::register_fit(app, run);
   recur::cli::register_evaluate(app, run);
+  recur::cli::register_forecast(app, run);
+  recur::cli::register_demo(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
