@@ -248,6 +248,19 @@ class Runner {
   bool has_w_ = false;
 };
 
+// The step count output o's per-step target must have: the output's fixed length when it has
+// one; otherwise the length of the input it follows. With several inputs of different lengths
+// (an encoder and a decoder) the target may match any of them; the loss checks each batch.
+int64_t target_steps(const Model& model, std::size_t o, const std::vector<Tensor>& x,
+                     const Tensor& y) {
+  const Shape& s = model.output_shape(o);
+  if (s.size() == 2 && s[0] > 0) return s[0];
+  if (y.rank() >= 2)
+    for (const Tensor& xi : x)
+      if (xi.rank() >= 2 && xi.dim(1) == y.dim(1)) return y.dim(1);
+  return x[0].dim(1);
+}
+
 // Checks x and y together; returns N.
 int64_t check_data(Model& model, Trainer& t, const std::vector<Tensor>& x,
                    const std::vector<Tensor>& y, const char* xname, const char* yname) {
@@ -291,7 +304,7 @@ int64_t check_data(Model& model, Trainer& t, const std::vector<Tensor>& x,
       fail<ShapeError>(out_name(model, o, yname), " has ", y[o].rank() ? y[o].dim(0) : 0,
                        " rows but ", xname, " has ", n, " (shapes ", shape_str(x[0].shape()),
                        " and ", shape_str(y[o].shape()), ")");
-    check_target(model, t, o, y[o], n, x[0].dim(1), yname);
+    check_target(model, t, o, y[o], n, target_steps(model, o, x, y[o]), yname);
   }
   return n;
 }

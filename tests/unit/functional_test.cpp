@@ -370,11 +370,13 @@ TEST(Functional, FitTrainsBranchesAndSeq2SeqTogether) {
   {
     auto g = seq2seq_model(2);
     // The decoder must output the encoder's first input features at every step: only the
-    // states carry them across.
-    Tensor xe = random_tensor({N, T, 3}, rng), xd = random_tensor({N, T, 2}, rng), y({N, T, 2});
+    // states carry them across. The encoder reads more steps than the decoder writes, and the
+    // encoder is input 0: the per-step target follows the decoder's length.
+    const int64_t Te = T + 3, Td = T - 1;
+    Tensor xe = random_tensor({N, Te, 3}, rng), xd = random_tensor({N, Td, 2}, rng), y({N, Td, 2});
     for (int64_t n = 0; n < N; ++n)
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t k = 0; k < 2; ++k) y[(n * T + t) * 2 + k] = 0.5f * xe[(n * T) * 3 + k];
+      for (int64_t t = 0; t < Td; ++t)
+        for (int64_t k = 0; k < 2; ++k) y[(n * Td + t) * 2 + k] = 0.5f * xe[(n * Te) * 3 + k];
     recur::CompileOptions co = recur::compile_options("adam", "mse");
     co.optimizer.learning_rate = 0.01;
     g->compile(co);
@@ -386,6 +388,9 @@ TEST(Functional, FitTrainsBranchesAndSeq2SeqTogether) {
     const auto& loss = h.history.at("loss");
     EXPECT_LT(loss.back(), 0.25 * loss.front())
         << "seq2seq: " << loss.front() << " -> " << loss.back();
+    // A target whose length matches neither input is refused before training.
+    Tensor bad({N, Td + 1, 2});
+    EXPECT_THROW(g->fit({xe, xd}, {bad}, fo), recur::ShapeError);
   }
 }
 
