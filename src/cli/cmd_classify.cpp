@@ -9,25 +9,19 @@
 //   recur classify [FILE] --model M --predict [--text "..."]... [--output PRED.tsv] [--json]
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <iomanip>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/builtin_data.hpp"
 #include "cli/commands.hpp"
+#include "cli/report_format.hpp"
 #include "cli/task_common.hpp"
 #include "data/naive_bayes.hpp"
-#include "io/atomic_file.hpp"
 #include "recur/data/table.hpp"
 #include "recur/data/text.hpp"
 #include "recur/error.hpp"
@@ -87,16 +81,16 @@ std::string pick_text_column(const data::Table& t, const std::string& asked) {
                     cols, ")");
 }
 
-data::Table read_any_table(const std::string& path, const std::string& sep) {
+// A CSV/TSV table; classify takes only ',', ';' or tab as --sep.
+data::Table read_text_table(const std::string& path, const std::string& sep) {
   if (!sep.empty() && sep != "," && sep != "\t" && sep != "\\t" && sep != ";" && sep != "tab")
     fail<InvalidArgument>("--sep: expected ',', ';' or tab, got '", sep, "'");
-  const std::string s = (sep == "\\t" || sep == "tab") ? std::string("\t") : sep;
-  return data::read_table(path, data::separator_for(path, s));
+  return read_table_file(path, sep);
 }
 
 Labelled read_labelled(const std::string& path, const std::string& sep, std::string& text_column,
                        const std::string& label_column, bool need_labels) {
-  const data::Table t = read_any_table(path, sep);
+  const data::Table t = read_text_table(path, sep);
   text_column = pick_text_column(t, text_column);
   Labelled l;
   l.path = path;
@@ -114,86 +108,6 @@ Labelled read_labelled(const std::string& path, const std::string& sep, std::str
     }
   }
   return l;
-}
-
-// ---- metrics ----
-
-struct Scores {
-  double accuracy = 0.0;
-  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
-  std::vector<double> precision, recall, f1;
-  std::vector<int64_t> support;
-};
-
-Scores score(const std::vector<int64_t>& truth, const std::vector<int64_t>& pred, std::size_t C) {
-  Scores s;
-  s.confusion.assign(C, std::vector<int64_t>(C, 0));
-  int64_t correct = 0;
-  for (std::size_t i = 0; i < truth.size(); ++i) {
-    s.confusion[static_cast<std::size_t>(truth[i])][static_cast<std::size_t>(pred[i])] += 1;
-    correct += truth[i] == pred[i];
-  }
-  s.accuracy =
-      truth.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(truth.size());
-  for (std::size_t c = 0; c < C; ++c) {
-    int64_t tp = s.confusion[c][c], col = 0, row = 0;
-    for (std::size_t k = 0; k < C; ++k) {
-      col += s.confusion[k][c];
-      row += s.confusion[c][k];
-    }
-    const double p = col ? static_cast<double>(tp) / static_cast<double>(col) : 0.0;
-    const double r = row ? static_cast<double>(tp) / static_cast<double>(row) : 0.0;
-    s.precision.push_back(p);
-    s.recall.push_back(r);
-    s.f1.push_back(p + r > 0 ? 2 * p * r / (p + r) : 0.0);
-    s.support.push_back(row);
-  }
-  return s;
-}
-
-std::string pct(double v) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(1) << 100.0 * v << " %";
-  return o.str();
-}
-std::string fixed3(double v) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(3) << v;
-  return o.str();
-}
-
-void write_text_file(const std::string& path, const std::string& text) {
-  io::write_file_atomic(path, std::span<const std::uint8_t>(
-                                  reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-// One TSV cell: tabs and newlines inside text become spaces (TSV has no quoting).
-std::string tsv_cell(const std::string& s) {
-  std::string o = s;
-  for (char& c : o)
-    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
-  return o;
-}
-
-template <typename T>
-std::vector<T> pick(const std::vector<T>& v, const std::vector<int64_t>& idx) {
-  std::vector<T> out;
-  out.reserve(idx.size());
-  for (int64_t i : idx) out.push_back(v[static_cast<std::size_t>(i)]);
-  return out;
-}
-
-std::vector<int64_t> argmax_rows(const Tensor& p, std::vector<float>* best = nullptr) {
-  const int64_t N = p.dim(0), C = p.dim(1);
-  std::vector<int64_t> out(static_cast<std::size_t>(N));
-  if (best) best->assign(static_cast<std::size_t>(N), 0.0f);
-  for (int64_t n = 0; n < N; ++n) {
-    const float* r = p.data() + n * C;
-    const int64_t k = std::max_element(r, r + C) - r;
-    out[static_cast<std::size_t>(n)] = k;
-    if (best) (*best)[static_cast<std::size_t>(n)] = r[k];
-  }
-  return out;
 }
 
 // ---- training ----
@@ -292,12 +206,6 @@ int run_train(const ClassifyArgs& a) {
   const data::PadOptions po{.maxlen = maxlen};
   const Tensor x_fit = data::pad_sequences(fit_ids, po), x_val = data::pad_sequences(val_ids, po),
                x_te = data::pad_sequences(te_ids, po);
-  auto ids_tensor = [](const std::vector<int64_t>& y) {
-    Tensor t({static_cast<int64_t>(y.size())});
-    for (std::size_t i = 0; i < y.size(); ++i)
-      t[static_cast<int64_t>(i)] = static_cast<float>(y[i]);
-    return t;
-  };
 
   log << "classify: " << path << ": " << all.text.size() << " rows, " << C << " classes; train "
       << fit_text.size() << ", validation " << val_text.size() << ", test " << te_text.size()
@@ -334,22 +242,17 @@ int run_train(const ClassifyArgs& a) {
   }
   fo.callbacks.push_back(terminate_on_nan());
   const History h = model.fit(x_fit, ids_tensor(fit_y), fo);
-  if (h.stopped_on_nan)
-    fail<InvalidArgument>("training stopped: the loss became NaN or Inf (try a lower --lr); ",
-                          a.task.model, " was not written");
+  check_not_nan(h, a.task);
 
   // Test scores and baselines.
   std::vector<float> prob;
   const std::vector<int64_t> pred = argmax_rows(model.predict(x_te, 256), &prob);
-  const Scores sc = score(te_y, pred, C);
-  std::vector<int64_t> train_counts(C, 0);
-  for (int64_t y : tr_y) train_counts[static_cast<std::size_t>(y)] += 1;
-  const auto majority = static_cast<int64_t>(
-      std::max_element(train_counts.begin(), train_counts.end()) - train_counts.begin());
-  const Scores maj = score(te_y, std::vector<int64_t>(te_y.size(), majority), C);
+  const ClassScores sc = score_classes(te_y, pred, C);
+  const ClassScores maj =
+      score_classes(te_y, std::vector<int64_t>(te_y.size(), majority_class(tr_y, C)), C);
   data::NaiveBayes nb;
   nb.fit(tr_text, tr_y, static_cast<int64_t>(C));
-  const Scores nbs = score(te_y, nb.predict(te_text), C);
+  const ClassScores nbs = score_classes(te_y, nb.predict(te_text), C);
 
   // Model file with everything needed to label new text.
   const nlohmann::json pre = {
@@ -363,22 +266,17 @@ int run_train(const ClassifyArgs& a) {
 
   // Pictures and the test predictions.
   const std::string dir = report_dir(a.task);
-  const auto hist = [&](const char* k) {
-    const auto it = h.history.find(k);
-    return it == h.history.end() ? std::vector<double>{} : it->second;
-  };
-  std::vector<double> epochs_x;
-  for (int e : h.epoch) epochs_x.push_back(e + 1);
+  const std::vector<double> epochs_x = epoch_axis(h);
   report::LineChart loss{
       "recur classify: loss per epoch", "epoch", "crossentropy (nats)", {}, {}, -1, ""};
-  loss.series.push_back({"train", epochs_x, hist("loss"), "", false});
-  if (!hist("val_loss").empty())
-    loss.series.push_back({"validation", epochs_x, hist("val_loss"), "", true});
+  loss.series.push_back({"train", epochs_x, history_values(h, "loss"), "", false});
+  if (!history_values(h, "val_loss").empty())
+    loss.series.push_back({"validation", epochs_x, history_values(h, "val_loss"), "", true});
   report::write_line_chart(dir + "/loss.svg", loss);
   report::LineChart acc{"recur classify: accuracy per epoch", "epoch", "accuracy", {}, {}, -1, ""};
-  acc.series.push_back({"train", epochs_x, hist("accuracy"), "", false});
-  if (!hist("val_accuracy").empty())
-    acc.series.push_back({"validation", epochs_x, hist("val_accuracy"), "", true});
+  acc.series.push_back({"train", epochs_x, history_values(h, "accuracy"), "", false});
+  if (!history_values(h, "val_accuracy").empty())
+    acc.series.push_back({"validation", epochs_x, history_values(h, "val_accuracy"), "", true});
   report::write_line_chart(dir + "/accuracy.svg", acc);
   report::write_confusion_matrix(dir + "/confusion_matrix.svg",
                                  "test accuracy " + pct(sc.accuracy),
@@ -388,42 +286,25 @@ int run_train(const ClassifyArgs& a) {
     o << "label\tpredicted\tprobability\ttext\n";
     for (std::size_t i = 0; i < te_text.size(); ++i)
       o << tsv_cell(classes[static_cast<std::size_t>(te_y[i])]) << '\t'
-        << tsv_cell(classes[static_cast<std::size_t>(pred[i])]) << '\t' << fixed3(prob[i]) << '\t'
+        << tsv_cell(classes[static_cast<std::size_t>(pred[i])]) << '\t' << fixed(prob[i], 3) << '\t'
         << tsv_cell(te_text[i]) << '\n';
     write_text_file(dir + "/test_predictions.tsv", o.str());
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  const double seconds = seconds_since(t_start);
 
   // Human summary.
   log << "\ntest accuracy " << pct(sc.accuracy) << " on " << te_text.size()
       << " rows  (majority class " << pct(maj.accuracy) << ", naive Bayes " << pct(nbs.accuracy)
       << ")\n";
-  std::size_t w = 5;
-  for (const auto& c : classes) w = std::max(w, c.size());
-  log << std::left << std::setw(static_cast<int>(w) + 2) << "class" << std::right << std::setw(10)
-      << "precision" << std::setw(8) << "recall" << std::setw(8) << "f1" << std::setw(9)
-      << "support"
-      << "\n";
-  for (std::size_t c = 0; c < C; ++c)
-    log << std::left << std::setw(static_cast<int>(w) + 2) << classes[c] << std::right
-        << std::setw(10) << fixed3(sc.precision[c]) << std::setw(8) << fixed3(sc.recall[c])
-        << std::setw(8) << fixed3(sc.f1[c]) << std::setw(9) << sc.support[c] << "\n";
+  print_class_table(log, classes, sc);
   log << "model: " << a.task.model << "\npictures: " << dir << "/ (loss.svg, accuracy.svg, "
       << "confusion_matrix.svg, test_predictions.tsv)\n";
 
-  nlohmann::json per_class = nlohmann::json::array();
-  for (std::size_t c = 0; c < C; ++c)
-    per_class.push_back({{"class", classes[c]},
-                         {"precision", sc.precision[c]},
-                         {"recall", sc.recall[c]},
-                         {"f1", sc.f1[c]},
-                         {"support", sc.support[c]}});
   print_json(a.task, {{"test_accuracy", sc.accuracy},
                       {"baseline_majority_accuracy", maj.accuracy},
                       {"baseline_naive_bayes_accuracy", nbs.accuracy},
                       {"classes", classes},
-                      {"per_class", per_class},
+                      {"per_class", per_class_json(classes, sc)},
                       {"confusion_matrix", sc.confusion},
                       {"train_samples", fit_text.size()},
                       {"validation_samples", val_text.size()},
@@ -443,10 +324,8 @@ int run_predict(const ClassifyArgs& a) {
   apply_threads(a.task);
   std::map<std::string, std::string> meta;
   std::unique_ptr<Model> model = load_model(a.task.model, &meta);
-  const auto it = meta.find("recur.preprocessing");
-  nlohmann::json pre;
-  if (it != meta.end()) pre = nlohmann::json::parse(it->second, nullptr, false);
-  if (pre.is_discarded() || !pre.is_object() || pre.value("task", std::string()) != "classify")
+  const nlohmann::json pre = find_preprocessing(meta, "classify");
+  if (pre.is_null())
     fail<FormatError>(a.task.model,
                       ": not a text classifier written by recur classify "
                       "(recur.preprocessing has no classify tokenizer and labels)");
@@ -480,7 +359,7 @@ int run_predict(const ClassifyArgs& a) {
     if (!texts.empty()) fail<InvalidArgument>("--predict: give either FILE or --text, not both");
     std::string tc =
         a.text_column.empty() ? pre.value("text_column", std::string()) : a.text_column;
-    const data::Table t = read_any_table(a.file, a.sep);
+    const data::Table t = read_text_table(a.file, a.sep);
     if (tc.empty() || std::find(t.columns.begin(), t.columns.end(), tc) == t.columns.end())
       tc = pick_text_column(t, a.text_column);
     texts = t.strings(tc);
@@ -505,7 +384,7 @@ int run_predict(const ClassifyArgs& a) {
   int64_t correct = 0, known = 0;
   for (std::size_t i = 0; i < texts.size(); ++i) {
     const std::string& label = classes[static_cast<std::size_t>(pred[i])];
-    o << tsv_cell(label) << '\t' << fixed3(best[i]) << '\t' << tsv_cell(texts[i]) << '\n';
+    o << tsv_cell(label) << '\t' << fixed(best[i], 3) << '\t' << tsv_cell(texts[i]) << '\n';
     rows.push_back({{"label", label}, {"probability", best[i]}, {"text", texts[i]}});
     if (!truth.empty()) {
       std::string t = truth[i];
@@ -514,17 +393,8 @@ int run_predict(const ClassifyArgs& a) {
       correct += t == label;
     }
   }
-  if (!a.output.empty()) {
-    write_text_file(a.output, o.str());
-    task_log(a.task) << "wrote " << texts.size() << " predictions to " << a.output << "\n";
-  } else if (!a.task.json) {
-    std::cout << o.str();
-  }
-  if (known > 0)  // on stderr when the predictions went to stdout
-    (a.output.empty() && !a.task.json && !a.task.quiet ? std::cerr : task_log(a.task))
-        << "accuracy against column '" << lc
-        << "': " << pct(static_cast<double>(correct) / static_cast<double>(known)) << " ("
-        << correct << " of " << known << ")\n";
+  write_predictions(a.task, a.output, o.str(), texts.size());
+  if (known > 0) note_accuracy(a.task, a.output, lc, correct, known);
   nlohmann::json out = {{"classes", classes}, {"predictions", rows}};
   if (known > 0) out["accuracy"] = static_cast<double>(correct) / static_cast<double>(known);
   print_json(a.task, out);

@@ -15,6 +15,7 @@
 
 #include "cli/arrays.hpp"
 #include "cli/commands.hpp"
+#include "cli/report_format.hpp"
 #include "recur/error.hpp"
 #include "recur/io/model_file.hpp"
 #include "recur/train/callbacks.hpp"
@@ -89,10 +90,6 @@ Loaded load_and_compile(const CommonArgs& a, const OptimizerOptions& optimizer) 
   l.x = read_model_input(a.x, *l.model);
   l.y = read_targets(a.y);
   return l;
-}
-
-nlohmann::json finite_or_null(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
 
 int run_fit(const FitArgs& a) {

@@ -35,8 +35,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/report_format.hpp"
 #include "cli/task_common.hpp"
-#include "io/atomic_file.hpp"
 #include "recur/data/series.hpp"
 #include "recur/data/table.hpp"
 #include "recur/error.hpp"
@@ -123,15 +123,9 @@ bool numeric_column(const data::Table& t, const std::string& name) {
   return numbers > 0 && 2 * numbers >= filled;
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 data::Table read_input_table(const std::string& path, const std::string& sep) {
   if (path.empty()) return data::parse_table(embedded_airline_csv(), ',', kEmbeddedName);
-  return data::read_table(path, data::separator_for(path, sep));
+  return read_table_file(path, sep);
 }
 
 // Values of `column` with the --fill policy ("" none, "previous", or a number).
@@ -239,35 +233,12 @@ double last_value(const std::vector<double>& y, int64_t t, int64_t h) {
   return y[static_cast<std::size_t>(t - h)];
 }
 
-nlohmann::json finite_or_null(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
-
-std::string fixed(double v, int decimals = 2) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(decimals) << v;
-  return o.str();
-}
-
 // Numbers in CSV files: shortest round-trip-ish form.
 std::string csv_number(double v) {
   if (!std::isfinite(v)) return "";
   std::ostringstream o;
   o << std::setprecision(8) << v;
   return o.str();
-}
-
-void write_text_file(const std::string& path, const std::string& text) {
-  io::write_file_atomic(path, std::span<const std::uint8_t>(
-                                  reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-// A CSV field (quoted when needed).
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
 }
 
 std::string label_at(const SeriesData& s, int64_t i) {
@@ -497,8 +468,7 @@ int run_train(const ForecastArgs& a) {
   fo.callbacks.push_back(early_stopping(es));
   const auto fit_start = std::chrono::steady_clock::now();
   History history = model.fit(train.x, train.y, fo);
-  const double fit_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
+  const double fit_seconds = seconds_since(fit_start);
   if (history.stopped_on_nan)
     fail<InvalidArgument>("training stopped: the loss became NaN or Inf (try a lower --lr)");
   log << "stopped after epoch " << progress->last_epoch() + 1 << "; best val_loss "
@@ -634,8 +604,7 @@ int run_train(const ForecastArgs& a) {
     c.series.push_back(ahead);
     report::write_line_chart(forecast_svg, c);
   }
-  const double total_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double total_seconds = seconds_since(t0);
 
   // Summary.
   const std::string model_name = a.cell == "rnn" ? "SimpleRNN" : a.cell == "gru" ? "GRU" : "LSTM";
@@ -645,8 +614,8 @@ int run_train(const ForecastArgs& a) {
   log << "                       RMSE       MAE    RMSE 1 step\n";
   auto row = [&](const std::string& name, const Errors& e, const Errors& e1) {
     log << "  " << std::left << std::setw(18) << name << std::right << std::setw(8)
-        << fixed(e.rmse()) << "  " << std::setw(8) << fixed(e.mae()) << "  " << std::setw(13)
-        << fixed(e1.rmse()) << "\n";
+        << fixed(e.rmse(), 2) << "  " << std::setw(8) << fixed(e.mae(), 2) << "  "
+        << std::setw(13) << fixed(e1.rmse(), 2) << "\n";
   };
   row(model_name, em, em1);
   row("seasonal naive", esn, esn1);
@@ -712,10 +681,8 @@ int run_train(const ForecastArgs& a) {
 int run_predict_mode(const ForecastArgs& a) {
   std::map<std::string, std::string> meta;
   std::unique_ptr<Model> model = load_model(a.task.model, &meta);
-  const auto it = meta.find("recur.preprocessing");
-  nlohmann::json prep;
-  if (it != meta.end()) prep = nlohmann::json::parse(it->second, nullptr, false);
-  if (it == meta.end() || !prep.is_object() || prep.value("task", "") != "forecast")
+  nlohmann::json prep = find_preprocessing(meta, "forecast");
+  if (prep.is_null())
     fail<ConfigError>(a.task.model, ": not a forecasting model (its recur.preprocessing does "
                       "not come from recur forecast); train one with: recur forecast DATA --model "
                       "NEW.safetensors");

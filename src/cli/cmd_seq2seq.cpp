@@ -27,8 +27,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <iomanip>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -42,8 +40,8 @@
 
 #include "cli/builtin_data.hpp"
 #include "cli/commands.hpp"
+#include "cli/report_format.hpp"
 #include "cli/task_common.hpp"
-#include "io/atomic_file.hpp"
 #include "recur/data/table.hpp"
 #include "recur/data/text.hpp"
 #include "recur/error.hpp"
@@ -80,41 +78,6 @@ struct Seq2seqArgs {
   std::string output;
   int64_t max_output_length = 0;  // 0: the model's longest training target
 };
-
-// ---- small helpers ----
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string clock_str(double s) {
-  const auto total = static_cast<int64_t>(std::lround(s));
-  char b[32];
-  std::snprintf(b, sizeof b, "%lld:%02lld", static_cast<long long>(total / 60),
-                static_cast<long long>(total % 60));
-  return b;
-}
-
-std::string fixed(double v, int digits) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(digits) << v;
-  return o.str();
-}
-
-std::string pct(double v) { return fixed(100.0 * v, 1) + " %"; }
-
-void write_text_file(const std::string& path, const std::string& text) {
-  io::write_file_atomic(path, std::span<const std::uint8_t>(
-                                  reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-template <typename T>
-std::vector<T> pick(const std::vector<T>& v, const std::vector<int64_t>& idx) {
-  std::vector<T> out;
-  out.reserve(idx.size());
-  for (int64_t i : idx) out.push_back(v[static_cast<std::size_t>(i)]);
-  return out;
-}
 
 // ---- reading pairs ----
 
@@ -435,9 +398,7 @@ int run_train(const Seq2seqArgs& a) {
                                            .patience = a.patience, .mode = MonitorMode::max,
                                            .restore_best_weights = true}));
   const History h = model.fit(model_inputs(model, x_fit, d_fit), {y_fit}, fo);
-  if (h.stopped_on_nan)
-    fail<InvalidArgument>("training stopped: the loss became NaN or Inf (try a lower --lr); ",
-                          a.task.model, " was not written");
+  check_not_nan(h, a.task);
   const double train_seconds = seconds_since(t_start);
 
   // Test: greedy decoding, and the baselines.
@@ -456,21 +417,17 @@ int run_train(const Seq2seqArgs& a) {
 
   // Pictures and the test predictions.
   const std::string dir = report_dir(a.task);
-  const auto hist = [&](const char* k) {
-    const auto it = h.history.find(k);
-    return it == h.history.end() ? std::vector<double>{} : it->second;
-  };
-  std::vector<double> ex;
-  for (int e : h.epoch) ex.push_back(e + 1);
+  const std::vector<double> ex = epoch_axis(h);
   report::LineChart loss{"recur seq2seq: loss per epoch (teacher forcing)", "epoch",
                          "crossentropy per character (nats)", {}, {}, -1, ""};
-  loss.series.push_back({"train", ex, hist("loss"), "", false});
-  loss.series.push_back({"validation", ex, hist("val_loss"), "", true});
+  loss.series.push_back({"train", ex, history_values(h, "loss"), "", false});
+  loss.series.push_back({"validation", ex, history_values(h, "val_loss"), "", true});
   report::write_line_chart(dir + "/loss.svg", loss);
   report::LineChart acc{"recur seq2seq: validation accuracy per epoch (greedy decoding)", "epoch",
                         "accuracy", {}, {}, -1, ""};
-  acc.series.push_back({"exact match", ex, hist("val_exact_match"), "", false});
-  acc.series.push_back({"character accuracy", ex, hist("val_char_accuracy"), "", true});
+  acc.series.push_back({"exact match", ex, history_values(h, "val_exact_match"), "", false});
+  acc.series.push_back(
+      {"character accuracy", ex, history_values(h, "val_char_accuracy"), "", true});
   report::write_line_chart(dir + "/accuracy.svg", acc);
   {
     std::ostringstream o;
@@ -522,10 +479,8 @@ int run_predict(const Seq2seqArgs& a) {
   apply_threads(a.task);
   std::map<std::string, std::string> meta;
   std::unique_ptr<Model> model = load_model(a.task.model, &meta);
-  const auto it = meta.find("recur.preprocessing");
-  nlohmann::json j;
-  if (it != meta.end()) j = nlohmann::json::parse(it->second, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("task", std::string()) != "seq2seq")
+  const nlohmann::json j = find_preprocessing(meta, "seq2seq");
+  if (j.is_null())
     fail<FormatError>(a.task.model, ": not a model written by recur seq2seq (recur.preprocessing "
                       "has no seq2seq vocabularies)");
   Preprocessing pre;
@@ -581,12 +536,7 @@ int run_predict(const Seq2seqArgs& a) {
     rows.push_back({{"source", sources[i]}, {"predicted", pred[i]}});
     if (!truth.empty()) rows.back()["target"] = truth[i];
   }
-  if (!a.output.empty()) {
-    write_text_file(a.output, o.str());
-    task_log(a.task) << "wrote " << sources.size() << " predictions to " << a.output << "\n";
-  } else if (!a.task.json) {
-    std::cout << o.str();
-  }
+  write_predictions(a.task, a.output, o.str(), sources.size());
   nlohmann::json out = {{"predictions", rows}};
   if (!truth.empty()) {
     const Scores sc = score(pred, truth);

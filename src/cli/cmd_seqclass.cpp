@@ -27,9 +27,9 @@
 
 #include "cli/builtin_data.hpp"
 #include "cli/commands.hpp"
+#include "cli/report_format.hpp"
 #include "cli/task_common.hpp"
 #include "data/sequences.hpp"
-#include "io/atomic_file.hpp"
 #include "recur/data/series.hpp"
 #include "recur/data/table.hpp"
 #include "recur/error.hpp"
@@ -70,112 +70,6 @@ struct SeqArgs {
   std::string output;
 };
 
-// ---- small helpers ----
-
-std::string pct(double v) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(1) << 100.0 * v << " %";
-  return o.str();
-}
-std::string fixed1(double v) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(1) << v;
-  return o.str();
-}
-std::string fixed4(double v) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(4) << v;
-  return o.str();
-}
-std::string fixed3(double v) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(3) << v;
-  return o.str();
-}
-
-void write_text_file(const std::string& path, const std::string& text) {
-  io::write_file_atomic(path, std::span<const std::uint8_t>(
-                                  reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string o;
-  for (const auto& x : v) o += (o.empty() ? "" : ", ") + x;
-  return o;
-}
-
-// One CSV cell: quoted when it holds a comma, quote or line break (RFC 4180).
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"') o += '"';
-    o += c;
-  }
-  return o + "\"";
-}
-
-std::vector<int64_t> argmax_rows(const Tensor& p, std::vector<float>* best = nullptr) {
-  const int64_t N = p.dim(0), C = p.dim(1);
-  std::vector<int64_t> out(static_cast<std::size_t>(N));
-  if (best) best->assign(static_cast<std::size_t>(N), 0.0f);
-  for (int64_t n = 0; n < N; ++n) {
-    const float* r = p.data() + n * C;
-    const int64_t k = std::max_element(r, r + C) - r;
-    out[static_cast<std::size_t>(n)] = k;
-    if (best) (*best)[static_cast<std::size_t>(n)] = r[k];
-  }
-  return out;
-}
-
-Tensor ids_tensor(const std::vector<int64_t>& y) {
-  Tensor t({static_cast<int64_t>(y.size())});
-  for (std::size_t i = 0; i < y.size(); ++i) t[static_cast<int64_t>(i)] = static_cast<float>(y[i]);
-  return t;
-}
-
-template <typename T>
-std::vector<T> pick(const std::vector<T>& v, const std::vector<int64_t>& idx) {
-  std::vector<T> out;
-  out.reserve(idx.size());
-  for (int64_t i : idx) out.push_back(v[static_cast<std::size_t>(i)]);
-  return out;
-}
-
-struct Scores {
-  double accuracy = 0.0;
-  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
-  std::vector<double> precision, recall, f1;
-  std::vector<int64_t> support;
-};
-
-Scores score(const std::vector<int64_t>& truth, const std::vector<int64_t>& pred, std::size_t C) {
-  Scores s;
-  s.confusion.assign(C, std::vector<int64_t>(C, 0));
-  int64_t correct = 0;
-  for (std::size_t i = 0; i < truth.size(); ++i) {
-    s.confusion[static_cast<std::size_t>(truth[i])][static_cast<std::size_t>(pred[i])] += 1;
-    correct += truth[i] == pred[i];
-  }
-  s.accuracy =
-      truth.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(truth.size());
-  for (std::size_t c = 0; c < C; ++c) {
-    int64_t col = 0, row = 0;
-    for (std::size_t k = 0; k < C; ++k) {
-      col += s.confusion[k][c];
-      row += s.confusion[c][k];
-    }
-    const auto tp = static_cast<double>(s.confusion[c][c]);
-    const double p = col ? tp / static_cast<double>(col) : 0.0;
-    const double r = row ? tp / static_cast<double>(row) : 0.0;
-    s.precision.push_back(p);
-    s.recall.push_back(r);
-    s.f1.push_back(p + r > 0 ? 2 * p * r / (p + r) : 0.0);
-    s.support.push_back(row);
-  }
-  return s;
-}
-
 // ---- reading sequences ----
 
 // How a table becomes sequences; stored in the model file so --predict reads new files alike.
@@ -199,10 +93,6 @@ struct Layout {
             {"feature_columns", long_columns.features}};
   }
 };
-
-data::Table read_any_table(const std::string& path, const std::string& sep) {
-  return data::read_table(path, data::separator_for(path, sep));
-}
 
 data::Sequences read_sequences(const data::Table& t, const Layout& l) {
   return l.wide ? data::read_wide(t, l.wide_columns) : data::read_long(t, l.long_columns);
@@ -301,7 +191,7 @@ class ProgressLines : public Callback {
     out_ << "  epoch " << std::setw(width) << epoch + 1 << "/" << state.epochs;
     for (const char* k : {"loss", "accuracy", "val_loss", "val_accuracy"}) {
       const auto it = logs.find(k);
-      if (it != logs.end()) out_ << "  " << k << " " << fixed4(it->second);
+      if (it != logs.end()) out_ << "  " << k << " " << fixed(it->second, 4);
     }
     out_ << "\n" << std::flush;
   }
@@ -339,20 +229,19 @@ Member train_member(const SeqArgs& a, int64_t C, int64_t F, uint64_t seed, const
   fo.callbacks.push_back(terminate_on_nan());
   const auto t0 = std::chrono::steady_clock::now();
   m.history = m.model.fit(x_fit, y_fit, fo);
-  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (m.history.stopped_on_nan)
-    fail<InvalidArgument>("training stopped: the loss became NaN or Inf (try a lower --lr); ",
-                          a.task.model, " was not written");
+  m.seconds = seconds_since(t0);
+  check_not_nan(m.history, a.task);
   const auto ran = static_cast<int>(m.history.epoch.size());
   const auto vl = m.history.history.find("val_loss");
   if (validate && a.patience > 0 && vl != m.history.history.end() && !vl->second.empty()) {
     m.best_epoch = static_cast<int>(std::min_element(vl->second.begin(), vl->second.end()) -
                                     vl->second.begin());
     log << "  " << (ran < a.epochs ? "stopped after" : "ran") << " epoch " << ran
-        << "; best val_loss " << fixed4(vl->second[static_cast<std::size_t>(m.best_epoch)])
-        << " at epoch " << m.best_epoch + 1 << " (weights restored), " << fixed1(m.seconds) << " s\n";
+        << "; best val_loss " << fixed(vl->second[static_cast<std::size_t>(m.best_epoch)], 4)
+        << " at epoch " << m.best_epoch + 1 << " (weights restored), " << fixed(m.seconds, 1)
+        << " s\n";
   } else {
-    log << "  ran " << ran << " epochs, " << fixed1(m.seconds) << " s\n";
+    log << "  ran " << ran << " epochs, " << fixed(m.seconds, 1) << " s\n";
   }
   return m;
 }
@@ -411,7 +300,7 @@ int run_train(const SeqArgs& a) {
   Layout layout;
   layout.wide = a.wide;
   layout.values_chosen = !a.features.empty();
-  const data::Table table = read_any_table(path, a.sep);
+  const data::Table table = read_table_file(path, a.sep);
   if (layout.wide) {
     layout.wide_columns = data::resolve_wide_columns(table, {a.label_column, a.features});
   } else {
@@ -439,7 +328,7 @@ int run_train(const SeqArgs& a) {
   data::Sequences train, test;
   std::vector<int64_t> tr_y, te_y;
   if (!test_path.empty()) {
-    const data::Table tt = read_any_table(test_path, a.sep);
+    const data::Table tt = read_table_file(test_path, a.sep);
     Layout tl = layout;
     if (tl.wide) {
       // The test file's series may be longer or shorter: take its own value columns unless given.
@@ -518,15 +407,12 @@ int run_train(const SeqArgs& a) {
   // Test scores and baselines.
   std::vector<float> prob;
   const std::vector<int64_t> pred = argmax_rows(model->predict(x_te, 256), &prob);
-  const Scores sc = score(te_y, pred, static_cast<std::size_t>(C));
-  std::vector<int64_t> train_counts(static_cast<std::size_t>(C), 0);
-  for (int64_t y : tr_y) train_counts[static_cast<std::size_t>(y)] += 1;
-  const auto majority = static_cast<int64_t>(
-      std::max_element(train_counts.begin(), train_counts.end()) - train_counts.begin());
-  const Scores maj =
-      score(te_y, std::vector<int64_t>(te_y.size(), majority), static_cast<std::size_t>(C));
+  const auto n_classes = static_cast<std::size_t>(C);
+  const ClassScores sc = score_classes(te_y, pred, n_classes);
+  const ClassScores maj = score_classes(
+      te_y, std::vector<int64_t>(te_y.size(), majority_class(tr_y, n_classes)), n_classes);
   const std::vector<int64_t> nn = nearest_neighbour(train, tr_y, test);
-  const double nn_acc = nn.empty() ? -1.0 : score(te_y, nn, static_cast<std::size_t>(C)).accuracy;
+  const double nn_acc = nn.empty() ? -1.0 : score_classes(te_y, nn, n_classes).accuracy;
 
   // The model file, with everything --predict needs.
   nlohmann::json pre = layout.to_json();
@@ -547,21 +433,17 @@ int run_train(const SeqArgs& a) {
   for (std::size_t k = 0; k < members.size(); ++k) {
     const History& h = members[k].history;
     const std::string who = members.size() > 1 ? " " + std::to_string(k + 1) : "";
-    const auto hist = [&](const char* key) {
-      const auto it = h.history.find(key);
-      return it == h.history.end() ? std::vector<double>{} : it->second;
-    };
-    std::vector<double> ex;
-    for (int e : h.epoch) ex.push_back(e + 1);
+    const std::vector<double> ex = epoch_axis(h);
     // One colour per member: training solid, validation dashed.
     static const char* const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
                                           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
     const std::string color = palette[k % 10];
-    loss.series.push_back({"train" + who, ex, hist("loss"), color, false});
-    acc.series.push_back({"train" + who, ex, hist("accuracy"), color, false});
-    if (!hist("val_loss").empty()) {
-      loss.series.push_back({"validation" + who, ex, hist("val_loss"), color, true});
-      acc.series.push_back({"validation" + who, ex, hist("val_accuracy"), color, true});
+    loss.series.push_back({"train" + who, ex, history_values(h, "loss"), color, false});
+    acc.series.push_back({"train" + who, ex, history_values(h, "accuracy"), color, false});
+    if (!history_values(h, "val_loss").empty()) {
+      loss.series.push_back({"validation" + who, ex, history_values(h, "val_loss"), color, true});
+      acc.series.push_back(
+          {"validation" + who, ex, history_values(h, "val_accuracy"), color, true});
     }
   }
   report::write_line_chart(dir + "/loss.svg", loss);
@@ -573,38 +455,21 @@ int run_train(const SeqArgs& a) {
     std::ostringstream o;
     o << "id,label,predicted,probability\n";
     for (std::size_t i = 0; i < te_y.size(); ++i)
-      o << csv_cell(test.ids[i]) << ',' << csv_cell(classes[static_cast<std::size_t>(te_y[i])])
-        << ',' << csv_cell(classes[static_cast<std::size_t>(pred[i])]) << ',' << fixed3(prob[i])
-        << '\n';
+      o << csv_field(test.ids[i]) << ',' << csv_field(classes[static_cast<std::size_t>(te_y[i])])
+        << ',' << csv_field(classes[static_cast<std::size_t>(pred[i])]) << ','
+        << fixed(prob[i], 3) << '\n';
     write_text_file(dir + "/test_predictions.csv", o.str());
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  const double seconds = seconds_since(t_start);
 
   // Human summary.
   log << "\ntest accuracy " << pct(sc.accuracy) << " on " << te_y.size()
       << " sequences  (majority class " << pct(maj.accuracy) << ", 1-nearest-neighbour "
       << (nn.empty() ? std::string("skipped: too large") : pct(nn_acc)) << ")\n";
-  std::size_t w = 5;
-  for (const auto& c : classes) w = std::max(w, c.size());
-  log << std::left << std::setw(static_cast<int>(w) + 2) << "class" << std::right << std::setw(10)
-      << "precision" << std::setw(8) << "recall" << std::setw(8) << "f1" << std::setw(9)
-      << "support"
-      << "\n";
-  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c)
-    log << std::left << std::setw(static_cast<int>(w) + 2) << classes[c] << std::right
-        << std::setw(10) << fixed3(sc.precision[c]) << std::setw(8) << fixed3(sc.recall[c])
-        << std::setw(8) << fixed3(sc.f1[c]) << std::setw(9) << sc.support[c] << "\n";
+  print_class_table(log, classes, sc);
   log << "model: " << a.task.model << "\npictures: " << dir << "/ (loss.svg, accuracy.svg, "
-      << "confusion_matrix.svg, test_predictions.csv)\ntime: " << fixed1(seconds) << " s\n";
+      << "confusion_matrix.svg, test_predictions.csv)\ntime: " << fixed(seconds, 1) << " s\n";
 
-  nlohmann::json per_class = nlohmann::json::array();
-  for (std::size_t c = 0; c < static_cast<std::size_t>(C); ++c)
-    per_class.push_back({{"class", classes[c]},
-                         {"precision", sc.precision[c]},
-                         {"recall", sc.recall[c]},
-                         {"f1", sc.f1[c]},
-                         {"support", sc.support[c]}});
   nlohmann::json epochs = nlohmann::json::array(), best = nlohmann::json::array();
   for (const auto& m : members) {
     epochs.push_back(m.history.epoch.size());
@@ -615,7 +480,7 @@ int run_train(const SeqArgs& a) {
                       {"baseline_1nn_accuracy",
                        nn.empty() ? nlohmann::json(nullptr) : nlohmann::json(nn_acc)},
                       {"classes", classes},
-                      {"per_class", per_class},
+                      {"per_class", per_class_json(classes, sc)},
                       {"confusion_matrix", sc.confusion},
                       {"train_sequences", n_fit},
                       {"validation_sequences", n_val},
@@ -641,10 +506,8 @@ int run_predict(const SeqArgs& a) {
   if (a.file.empty()) fail<InvalidArgument>("--predict needs a FILE with the sequences to label");
   std::map<std::string, std::string> meta;
   std::unique_ptr<Model> model = load_model(a.task.model, &meta);
-  const auto it = meta.find("recur.preprocessing");
-  nlohmann::json pre;
-  if (it != meta.end()) pre = nlohmann::json::parse(it->second, nullptr, false);
-  if (pre.is_discarded() || !pre.is_object() || pre.value("task", std::string()) != "seqclass")
+  const nlohmann::json pre = find_preprocessing(meta, "seqclass");
+  if (pre.is_null())
     fail<FormatError>(a.task.model,
                       ": not a sequence classifier written by recur seqclass "
                       "(recur.preprocessing has no seqclass columns, scaler and labels)");
@@ -673,7 +536,7 @@ int run_predict(const SeqArgs& a) {
                       classes.size(), " labels, model output ", shape_str(model->output_shape()),
                       ")");
 
-  const data::Table t = read_any_table(a.file, a.sep.empty() ? pre.value("separator", "") : a.sep);
+  const data::Table t = read_table_file(a.file, a.sep.empty() ? pre.value("separator", "") : a.sep);
   // The label column is optional here: when the file has it, accuracy is reported too.
   const std::string label_column = a.label_column.empty() ? layout.label() : a.label_column;
   const bool has_labels =
@@ -709,8 +572,8 @@ int run_predict(const SeqArgs& a) {
   int64_t correct = 0;
   for (std::size_t i = 0; i < pred.size(); ++i) {
     const std::string& label = classes[static_cast<std::size_t>(pred[i])];
-    o << csv_cell(s.ids[i]) << ',' << (has_labels ? csv_cell(s.labels[i]) + "," : "")
-      << csv_cell(label) << ',' << fixed3(best[i]) << '\n';
+    o << csv_field(s.ids[i]) << ',' << (has_labels ? csv_field(s.labels[i]) + "," : "")
+      << csv_field(label) << ',' << fixed(best[i], 3) << '\n';
     nlohmann::json r = {{"id", s.ids[i]}, {"predicted", label}, {"probability", best[i]}};
     if (has_labels) {
       r["label"] = s.labels[i];
@@ -718,19 +581,11 @@ int run_predict(const SeqArgs& a) {
     }
     rows.push_back(r);
   }
-  if (!a.output.empty()) {
-    write_text_file(a.output, o.str());
-    task_log(a.task) << "wrote " << pred.size() << " predictions to " << a.output << "\n";
-  } else if (!a.task.json) {
-    std::cout << o.str();
-  }
+  write_predictions(a.task, a.output, o.str(), pred.size());
   const double accuracy =
       pred.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(pred.size());
-  // With the CSV on stdout, the note goes to stderr so that stdout stays a clean CSV.
-  if (has_labels && !a.task.quiet)
-    (a.output.empty() && !a.task.json ? std::cerr : task_log(a.task))
-        << "accuracy against column '" << label_column << "': " << pct(accuracy) << " (" << correct
-        << " of " << pred.size() << ")\n";
+  if (has_labels)
+    note_accuracy(a.task, a.output, label_column, correct, static_cast<int64_t>(pred.size()));
   nlohmann::json out = {{"classes", classes}, {"predictions", rows}};
   if (has_labels) out["accuracy"] = accuracy;
   print_json(a.task, out);

@@ -15,12 +15,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iomanip>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -34,8 +31,8 @@
 
 #include "cli/builtin_data.hpp"
 #include "cli/commands.hpp"
+#include "cli/report_format.hpp"
 #include "cli/task_common.hpp"
-#include "io/atomic_file.hpp"
 #include "recur/data/table.hpp"
 #include "recur/data/text.hpp"
 #include "recur/error.hpp"
@@ -75,32 +72,6 @@ struct SampleArgs {
   int threads = 0;
   bool json = false;
 };
-
-// CPU time of the whole process (all threads), for runs on a shared machine.
-double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string clock_str(double s) {
-  const auto total = static_cast<int64_t>(std::lround(s));
-  char b[32];
-  std::snprintf(b, sizeof b, "%lld:%02lld", static_cast<long long>(total / 60),
-                static_cast<long long>(total % 60));
-  return b;
-}
-
-std::string fixed(double v, int digits) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(digits) << v;
-  return o.str();
-}
-
-void write_text_file(const std::string& path, const std::string& text) {
-  io::write_file_atomic(path, std::span<const std::uint8_t>(
-                                  reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
 
 // The whole file as UTF-8 text (IoError when missing, FormatError when empty or not UTF-8).
 std::string read_text(const std::string& path) {
@@ -369,9 +340,7 @@ int run_train(const TrainArgs& a) {
     fo.callbacks = {driver, terminate_on_nan()};
     driver->begin_epoch(e);
     const History h = model.fit(w.x, w.y, fo);
-    if (h.stopped_on_nan)
-      fail<InvalidArgument>("training stopped: the loss became NaN or Inf (try a lower --lr); ",
-                            a.task.model, " was not written");
+    check_not_nan(h, a.task);
     val_loss = stream_loss(model, val_ids).first;
     val_curve.emplace_back(driver->epochs_done(), val_loss);
     log << "epoch " << fixed(driver->epochs_done(), 2) << ": validation loss " << fixed(val_loss, 4)
@@ -419,11 +388,8 @@ int run_train(const TrainArgs& a) {
       << clock_str(cpu) << ")\nmodel: " << a.task.model << "\npictures: " << dir
       << "/ (loss.svg, sample.txt)\n\nsample (temperature 0.8):\n"
       << sample << "\n";
-  auto num = [](double v) {
-    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-  };
-  print_json(a.task, {{"val_loss_nats", num(val_loss)},
-                      {"val_bits_per_char", num(val_loss / std::log(2.0))},
+  print_json(a.task, {{"val_loss_nats", finite_or_null(val_loss)},
+                      {"val_bits_per_char", finite_or_null(val_loss / std::log(2.0))},
                       {"baseline_unigram_nats", unigram},
                       {"baseline_uniform_nats", std::log(static_cast<double>(V - 2))},
                       {"train_chars", n_train},
@@ -447,10 +413,8 @@ int run_sample(const SampleArgs& a) {
   apply_threads(t);
   std::map<std::string, std::string> meta;
   Sequential model = load_sequential(a.model, &meta);
-  const auto it = meta.find("recur.preprocessing");
-  nlohmann::json pre;
-  if (it != meta.end()) pre = nlohmann::json::parse(it->second, nullptr, false);
-  if (pre.is_discarded() || !pre.is_object() || pre.value("task", std::string()) != "textgen")
+  const nlohmann::json pre = find_preprocessing(meta, "textgen");
+  if (pre.is_null())
     fail<FormatError>(a.model,
                       ": not a character language model written by recur textgen train "
                       "(recur.preprocessing has no textgen vocabulary)");

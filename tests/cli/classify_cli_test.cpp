@@ -10,47 +10,18 @@
 #include <string>
 
 #include "recur/recur.hpp"
-#include "support/compare.hpp"
+#include "support/cli_run.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
-using recur::testing::run_command;
+using recur::testing::CliRun;
+using recur::testing::expect_one_line_error;
+using recur::testing::recur_cli_split;
 
 namespace {
 
-const std::string kCli = RECUR_CLI_PATH;
-
-struct CliRun {
-  int rc;
-  std::string out;
-};
-// stdout only (stderr goes to a file, read into `err`), so JSON can be parsed.
-CliRun recur_cli(const std::string& args, std::string* err = nullptr) {
-  const std::string err_path =
-      (fs::temp_directory_path() / ("recur_classify_err_" + std::to_string(::getpid()))).string();
-  CliRun r;
-  r.rc = run_command("(" + kCli + " " + args + " 2>" + err_path + ")", &r.out);
-  if (err) {
-    std::ifstream f(err_path);
-    *err = {std::istreambuf_iterator<char>(f), {}};
-  }
-  fs::remove(err_path);
-  return r;
-}
-
-class ClassifyCliTest : public ::testing::Test {
+class ClassifyCliTest : public recur::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("recur_classify_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name), std::ios::binary) << text;
-  }
   // A small two-sentiment table with string labels and CSV quoting.
   std::string small_csv(int rows) const {
     std::string s = "id,review,mood\n";
@@ -70,25 +41,15 @@ class ClassifyCliTest : public ::testing::Test {
     }
     return s;
   }
-  fs::path dir_;
 };
-
-void expect_one_line_error(const CliRun& r, const std::string& err, const std::string& needle) {
-  EXPECT_EQ(r.rc, 1) << err;
-  EXPECT_EQ(err.rfind("recur: error: ", 0), 0u) << err;
-  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
-  EXPECT_NE(err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << err;
-}
 
 TEST_F(ClassifyCliTest, BuiltinSentimentDataJsonModelAndPredict) {
   const std::string model = path("sent.safetensors");
-  std::string err;
-  const CliRun r = recur_cli(
+  const CliRun r = recur_cli_split(
       "classify --epochs 2 --units 16 --embedding-dim 16 --patience 0 "
       "--json --model " +
-          model,
-      &err);
-  ASSERT_EQ(r.rc, 0) << err;
+      model);
+  ASSERT_EQ(r.rc, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   for (const char* k : {"test_accuracy", "baseline_majority_accuracy",
                         "baseline_naive_bayes_accuracy", "classes", "per_class"})
@@ -98,7 +59,7 @@ TEST_F(ClassifyCliTest, BuiltinSentimentDataJsonModelAndPredict) {
   EXPECT_NEAR(j["baseline_majority_accuracy"].get<double>(), 0.5, 1e-9);
   EXPECT_GT(j["baseline_naive_bayes_accuracy"].get<double>(), 0.78);
   EXPECT_GT(j["test_accuracy"].get<double>(), 0.6);            // two short epochs of a tiny model
-  EXPECT_NE(err.find("Epoch 1/2"), std::string::npos) << err;  // progress goes to stderr
+  EXPECT_NE(r.err.find("Epoch 1/2"), std::string::npos) << r.err;  // progress goes to stderr
 
   // The model carries the tokenizer and the label names.
   std::map<std::string, std::string> meta;
@@ -112,26 +73,24 @@ TEST_F(ClassifyCliTest, BuiltinSentimentDataJsonModelAndPredict) {
 
   // --predict on new text: one row per text, labels from the model.
   const CliRun p =
-      recur_cli("classify --model " + model +
-                    " --predict --text 'I love it, great value' --text 'awful, broken' "
-                    "--json",
-                &err);
-  ASSERT_EQ(p.rc, 0) << err;
+      recur_cli_split("classify --model " + model +
+                      " --predict --text 'I love it, great value' --text 'awful, broken' "
+                      "--json");
+  ASSERT_EQ(p.rc, 0) << p.err;
   const auto pj = nlohmann::json::parse(p.out);
   ASSERT_EQ(pj["predictions"].size(), 2u);
   EXPECT_EQ(pj["predictions"][0]["text"], "I love it, great value");
   const std::string l0 = pj["predictions"][0]["label"];
   EXPECT_TRUE(l0 == "0" || l0 == "1");
   // Plain output: a TSV with a header.
-  const CliRun t = recur_cli("classify --model " + model + " --predict --text 'nice'", &err);
-  ASSERT_EQ(t.rc, 0) << err;
+  const CliRun t = recur_cli_split("classify --model " + model + " --predict --text 'nice'");
+  ASSERT_EQ(t.rc, 0) << t.err;
   EXPECT_EQ(t.out.rfind("label\tprobability\ttext\n", 0), 0u) << t.out;
   // A file: predictions written as TSV, accuracy against its label column.
   write("new.tsv", "label\tsentence\n1\tGreat phone, works well.\n0\tTerrible, it broke.\n");
-  const CliRun f = recur_cli("classify " + path("new.tsv") + " --model " + model +
-                                 " --predict --output " + path("pred.tsv") + " --json",
-                             &err);
-  ASSERT_EQ(f.rc, 0) << err;
+  const CliRun f = recur_cli_split("classify " + path("new.tsv") + " --model " + model +
+                                   " --predict --output " + path("pred.tsv") + " --json");
+  ASSERT_EQ(f.rc, 0) << f.err;
   EXPECT_TRUE(nlohmann::json::parse(f.out).contains("accuracy"));
   std::ifstream in(path("pred.tsv"));
   std::string header;
@@ -142,14 +101,12 @@ TEST_F(ClassifyCliTest, BuiltinSentimentDataJsonModelAndPredict) {
 TEST_F(ClassifyCliTest, StringLabelsCsvAndSeparateTestFile) {
   write("train.csv", small_csv(80));
   write("test.csv", small_csv(20));
-  std::string err;
-  const CliRun r = recur_cli("classify " + path("train.csv") + " --test " + path("test.csv") +
-                                 " --text-column review --label-column mood --epochs 8 --units 8 "
-                                 "--embedding-dim 8 --cell gru --bidirectional --lr 0.01 --json "
-                                 "--model " +
-                                 path("m.safetensors"),
-                             &err);
-  ASSERT_EQ(r.rc, 0) << err;
+  const CliRun r =
+      recur_cli_split("classify " + path("train.csv") + " --test " + path("test.csv") +
+                      " --text-column review --label-column mood --epochs 8 --units 8 "
+                      "--embedding-dim 8 --cell gru --bidirectional --lr 0.01 --json --model " +
+                      path("m.safetensors"));
+  ASSERT_EQ(r.rc, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["classes"], nlohmann::json({"happy", "sad"}));
   EXPECT_EQ(j["test_samples"], 20);
@@ -158,26 +115,25 @@ TEST_F(ClassifyCliTest, StringLabelsCsvAndSeparateTestFile) {
 }
 
 TEST_F(ClassifyCliTest, BadInputIsOneClearError) {
-  std::string err;
-  expect_one_line_error(recur_cli("classify " + path("nope.csv"), &err), err, "nope.csv");
+  expect_one_line_error(recur_cli_split("classify " + path("nope.csv")), "nope.csv");
   write("empty.csv", "");
-  expect_one_line_error(recur_cli("classify " + path("empty.csv"), &err), err, "empty");
+  expect_one_line_error(recur_cli_split("classify " + path("empty.csv")), "empty");
   write("t.csv", small_csv(20));
-  expect_one_line_error(recur_cli("classify " + path("t.csv") + " --text-column body", &err), err,
+  expect_one_line_error(recur_cli_split("classify " + path("t.csv") + " --text-column body"),
                         "no column 'body'");
   expect_one_line_error(
-      recur_cli("classify " + path("t.csv") + " --text-column review --label-column x", &err), err,
+      recur_cli_split("classify " + path("t.csv") + " --text-column review --label-column x"),
       "no column 'x'");
   // No 'text'/'sentence' column and no --text-column.
-  expect_one_line_error(recur_cli("classify " + path("t.csv"), &err), err, "--text-column");
+  expect_one_line_error(recur_cli_split("classify " + path("t.csv")), "--text-column");
   write("latin1.tsv", "text\tlabel\ncaf\xe9 ok\t1\nbad\t0\n");
-  expect_one_line_error(recur_cli("classify " + path("latin1.tsv"), &err), err, "UTF-8");
+  expect_one_line_error(recur_cli_split("classify " + path("latin1.tsv")), "UTF-8");
   write("one.tsv", "text\tlabel\ngood\tpos\nfine\tpos\nnice\tpos\n");
-  expect_one_line_error(recur_cli("classify " + path("one.tsv"), &err), err, "only one class");
+  expect_one_line_error(recur_cli_split("classify " + path("one.tsv")), "only one class");
   write("ok.tsv", "text\tlabel\ngood\tpos\nbad\tneg\ngreat\tpos\nawful\tneg\n");
   write("test.tsv", "text\tlabel\nmeh\tneutral\n");
   expect_one_line_error(
-      recur_cli("classify " + path("ok.tsv") + " --test " + path("test.tsv"), &err), err,
+      recur_cli_split("classify " + path("ok.tsv") + " --test " + path("test.tsv")),
       "label 'neutral' does not occur");
   // --predict with a model that is not a classifier, and with nothing to label.
   recur::Sequential m("plain");
@@ -185,11 +141,11 @@ TEST_F(ClassifyCliTest, BadInputIsOneClearError) {
   m.build({-1, 1});
   recur::save_model(path("plain.safetensors"), m);
   expect_one_line_error(
-      recur_cli("classify --predict --text hi --model " + path("plain.safetensors"), &err), err,
+      recur_cli_split("classify --predict --text hi --model " + path("plain.safetensors")),
       "not a text classifier");
   expect_one_line_error(
-      recur_cli("classify --predict --model " + path("missing.safetensors") + " --text hi", &err),
-      err, "missing.safetensors");
+      recur_cli_split("classify --predict --model " + path("missing.safetensors") + " --text hi"),
+      "missing.safetensors");
   EXPECT_FALSE(fs::exists(path("classify.safetensors")));
 }
 

@@ -10,36 +10,18 @@
 #include "io/npy.hpp"
 #include "io/safetensors.hpp"
 #include "recur/recur.hpp"
+#include "support/cli_run.hpp"
 #include "support/compare.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
-using recur::testing::run_command;
+using recur::testing::CliRun;
+using recur::testing::recur_cli;
 
 namespace {
 
-const std::string kCli = RECUR_CLI_PATH;
-
-struct CliRun {
-  int rc;
-  std::string out;
-};
-CliRun recur_cli(const std::string& args) {
-  CliRun r;
-  r.rc = run_command(kCli + " " + args, &r.out);
-  return r;
-}
-
-class CliTest : public ::testing::Test {
+class CliTest : public recur::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("recur_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   // LSTM(4) + Dense(2) on 3 features, saved with the library.
   std::string good_model() {
     recur::Sequential m("m");
@@ -65,10 +47,7 @@ class CliTest : public ::testing::Test {
     return path(name);
   }
   std::string write_bytes(const std::string& name, const std::vector<std::uint8_t>& bytes) {
-    std::ofstream(path(name), std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()),
-               static_cast<std::streamsize>(bytes.size()));
-    return path(name);
+    return write(name, std::string(bytes.begin(), bytes.end()));
   }
   // A safetensors file from a header JSON and a data buffer of `data_bytes` zero bytes.
   std::string raw_safetensors(const std::string& name, const nlohmann::json& header,
@@ -81,7 +60,6 @@ class CliTest : public ::testing::Test {
     std::memcpy(b.data() + 8, h.data(), h.size());
     return write_bytes(name, b);
   }
-  fs::path dir_;
 };
 
 nlohmann::json lstm_arch(const std::string& activation = "tanh",

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <random>
 #include <thread>
@@ -19,38 +18,20 @@
 #include "io/npy.hpp"
 #include "recur/recur.hpp"
 #include "recur/train/checkpoint.hpp"
-#include "support/compare.hpp"
+#include "support/cli_run.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
-using recur::testing::run_command;
+using recur::testing::CliRun;
+using recur::testing::read_file;
+using recur::testing::recur_cli;
 
 namespace {
 
-const std::string kCli = RECUR_CLI_PATH;
-
-struct CliRun {
-  int rc;
-  std::string out;
-};
-CliRun recur_cli(const std::string& args) {
-  CliRun r;
-  r.rc = run_command(kCli + " " + args, &r.out);
-  return r;
-}
-
-std::vector<uint8_t> file_bytes(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
-class FitCliTest : public ::testing::Test {
+class FitCliTest : public recur::testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("recur_fit_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     // A GRU(8) + Dense(1) regressor on y = mean of the last step's features (learnable).
     recur::Sequential m("reg");
     m.add(recur::make_gru("gru", {.units = 8, .dropout = 0.1f}));
@@ -69,15 +50,12 @@ class FitCliTest : public ::testing::Test {
     recur::io::write_npy(path("x.npy"), x);
     recur::io::write_npy(path("y.npy"), y);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string fit_args(const std::string& out, const std::string& extra = "",
                        int epochs = 6) const {
     return "fit --model " + path("m.safetensors") + " --x " + path("x.npy") + " --y " +
            path("y.npy") + " --loss mse --optimizer adam --lr 0.01 --epochs " +
            std::to_string(epochs) + " --batch-size 16 --seed 5 --quiet --out " + out + " " + extra;
   }
-  fs::path dir_;
 };
 
 TEST_F(FitCliTest, TrainsAndEvaluates) {
@@ -120,7 +98,7 @@ TEST_F(FitCliTest, ProgressLinesInKerasStyle) {
 TEST_F(FitCliTest, SameSeedIsBitIdentical) {
   ASSERT_EQ(recur_cli(fit_args(path("a.safetensors"))).rc, 0);
   ASSERT_EQ(recur_cli(fit_args(path("b.safetensors"))).rc, 0);
-  EXPECT_EQ(file_bytes(path("a.safetensors")), file_bytes(path("b.safetensors")));
+  EXPECT_EQ(read_file(path("a.safetensors")), read_file(path("b.safetensors")));
 }
 
 TEST_F(FitCliTest, BadInputIsOneClearErrorAndWritesNothing) {
@@ -175,12 +153,19 @@ TEST_F(FitCliTest, KillAndResumeIsBitIdentical) {
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(recur_cli(fit_args(path("timing.safetensors"),
                                extra + " --checkpoint " + path("timing_ckpt"), epochs)).rc, 0);
-  // Kill within the run's own duration, so most attempts die somewhere inside it.
   const int run_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - t0).count());
+  // A process's fixed cost (start, load, first GEMM calls) up to its first checkpoint: a resumed
+  // run must live longer than this to make progress.
+  const auto t1 = std::chrono::steady_clock::now();
+  ASSERT_EQ(recur_cli(fit_args(path("startup.safetensors"),
+                               extra + " --checkpoint " + path("startup_ckpt"), 1)).rc, 0);
+  const int startup_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::steady_clock::now() - t1).count());
+  // Kill within the run's own duration, so most attempts die somewhere inside it.
   const std::string ckpt = path("ckpt");
   std::mt19937 g(11);
-  std::uniform_int_distribution<int> delay_ms(1, std::max(2, run_ms / 6));
+  std::uniform_int_distribution<int> delay_ms(1, std::max(2, startup_ms + run_ms / 6));
   int kills = 0;
   bool started = false;
   for (int attempt = 0; attempt < 200; ++attempt) {
@@ -191,7 +176,8 @@ TEST_F(FitCliTest, KillAndResumeIsBitIdentical) {
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", ("exec " + kCli + " " + args + " >/dev/null 2>&1").c_str(),
+      execl("/bin/sh", "sh", "-c",
+            ("exec " + recur::testing::recur_cli_path() + " " + args + " >/dev/null 2>&1").c_str(),
             static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -221,9 +207,12 @@ TEST_F(FitCliTest, KillAndResumeIsBitIdentical) {
     break;
   }
   ASSERT_TRUE(started);
-  ASSERT_TRUE(fs::exists(path("resumed.safetensors"))) << "never finished after " << kills << " kills";
+  ASSERT_TRUE(fs::exists(path("resumed.safetensors")))
+      << "never finished after " << kills << " kills (run " << run_ms << " ms, start-up "
+      << startup_ms << " ms)";
   EXPECT_GE(kills, 1) << "the run finished before any kill; the test proved nothing";
-  std::cout << "checkpointed run " << run_ms << " ms; " << kills << " kills before it finished\n";
+  std::cout << "checkpointed run " << run_ms << " ms (start-up " << startup_ms << " ms); " << kills
+            << " kills before it finished\n";
   auto a = recur::load_model(path("straight.safetensors"));
   auto b = recur::load_model(path("resumed.safetensors"));
   ASSERT_EQ(a->weights().size(), b->weights().size());

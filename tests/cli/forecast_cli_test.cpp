@@ -2,57 +2,29 @@
 // set equals data/airline_passengers.csv, --predict with a trained model, --test FILE, TSV input,
 // the quality target (beats seasonal naive on airline passengers and monthly sunspots with the
 // default settings), and one clear error line (exit 1) for each kind of bad input.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "support/compare.hpp"
+#include "support/cli_run.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
-using recur::testing::run_command;
+using recur::testing::CliRun;
+using recur::testing::read_file;
+using recur::testing::recur_cli;
 
 namespace {
 
-const std::string kCli = RECUR_CLI_PATH;
 const std::string kData = std::string(RECUR_SOURCE_DIR) + "/data/";
 
-struct CliRun {
-  int rc;
-  std::string out;
-};
-
-CliRun recur_cli(const std::string& args) {
-  CliRun r;
-  r.rc = run_command(kCli + " " + args, &r.out);
-  return r;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class ForecastCliTest : public ::testing::Test {
+class ForecastCliTest : public recur::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("recur_forecast_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name), std::ios::binary) << text;
-  }
   nlohmann::json run_json(const std::string& args) const {
     const CliRun r = recur_cli(args + " --json --quiet --threads 1");
     EXPECT_EQ(r.rc, 0) << r.out;
@@ -66,7 +38,6 @@ class ForecastCliTest : public ::testing::Test {
     EXPECT_FALSE(fs::exists(path("m.safetensors")));
     return r.out.substr(0, r.out.find('\n'));
   }
-  fs::path dir_;
 };
 
 TEST_F(ForecastCliTest, DefaultJobShortRun) {
@@ -93,9 +64,9 @@ TEST_F(ForecastCliTest, DefaultJobShortRun) {
   EXPECT_TRUE(fs::exists(path("f.safetensors")));
   for (const char* f : {"forecast.csv", "test_predictions.csv", "forecast.svg", "loss.svg"})
     EXPECT_TRUE(fs::exists(path("f_report/") + f)) << f;
-  const std::string csv = slurp(path("f_report/forecast.csv"));
+  const std::string csv = read_file(path("f_report/forecast.csv"));
   EXPECT_EQ(csv.rfind("month,passengers_forecast\n1961-01,", 0), 0u) << csv;
-  EXPECT_EQ(slurp(path("f_report/forecast.svg")).rfind("<svg", 0), 0u);
+  EXPECT_EQ(read_file(path("f_report/forecast.svg")).rfind("<svg", 0), 0u);
   // The model carries its preprocessing, and recur info reads it.
   const CliRun info = recur_cli("info --model " + path("f.safetensors"));
   EXPECT_EQ(info.rc, 0) << info.out;
@@ -113,7 +84,7 @@ TEST_F(ForecastCliTest, EmbeddedDataEqualsTheShippedFile) {
 TEST_F(ForecastCliTest, PredictWithTrainedModel) {
   run_json("forecast --epochs 3 --model " + path("f.safetensors"));
   // The last 30 months of airline passengers: forecast the 12 after 1951-06.
-  std::istringstream lines(slurp(kData + "airline_passengers.csv"));
+  std::istringstream lines(read_file(kData + "airline_passengers.csv"));
   std::string line, head;
   std::getline(lines, head);
   std::string text = head + "\n";
@@ -125,7 +96,7 @@ TEST_F(ForecastCliTest, PredictWithTrainedModel) {
   EXPECT_EQ(j["dates"].front(), "1951-07");
   EXPECT_EQ(j["after"], "1951-06");
   for (const auto& v : j["forecast"]) EXPECT_TRUE(v.get<double>() > 50 && v.get<double>() < 500);
-  EXPECT_EQ(slurp(path("out.csv")).rfind("month,passengers_forecast\n1951-07,", 0), 0u);
+  EXPECT_EQ(read_file(path("out.csv")).rfind("month,passengers_forecast\n1951-07,", 0), 0u);
   // Without --output and --json: CSV on stdout.
   const CliRun r = recur_cli("forecast " + path("recent.csv") + " --predict --quiet --model " +
                              path("f.safetensors"));
@@ -153,7 +124,7 @@ TEST_F(ForecastCliTest, PredictNeedsAForecastingModel) {
 
 TEST_F(ForecastCliTest, TestFileTsvAndExplicitOptions) {
   // Airline as TSV, split in two files: 120 months to train on, 24 to test on.
-  std::istringstream lines(slurp(kData + "airline_passengers.csv"));
+  std::istringstream lines(read_file(kData + "airline_passengers.csv"));
   std::string line, train = "month\tpassengers\n", test = train;
   std::getline(lines, line);
   for (int i = 0; std::getline(lines, line); ++i) {

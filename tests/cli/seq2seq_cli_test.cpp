@@ -3,7 +3,6 @@
 // exact match and decodes --text; bad input gives one `recur: error:` line with exit 1 (usage
 // errors exit 2).
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
@@ -11,42 +10,20 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "support/compare.hpp"
+#include "support/cli_run.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
-using recur::testing::run_command;
+using recur::testing::CliRun;
+using recur::testing::read_file;
 
 namespace {
 
-const std::string kCli = RECUR_CLI_PATH;
-
-struct CliRun {
-  int rc;
-  std::string out, err;
-};
-
-class Seq2seqCliTest : public ::testing::Test {
+class Seq2seqCliTest : public recur::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("recur_seq2seq_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name), std::ios::binary) << text;
-  }
   // `recur seq2seq <args>` with stdout and stderr apart, one thread.
-  CliRun seq2seq(const std::string& args) const {
-    CliRun r;
-    const std::string err = path("stderr.txt");
-    r.rc = run_command("(" + kCli + " seq2seq --threads 1 " + args + " 2>" + err + ")", &r.out);
-    std::ifstream f(err);
-    r.err.assign(std::istreambuf_iterator<char>(f), {});
-    return r;
+  static CliRun seq2seq(const std::string& args) {
+    return recur::testing::recur_cli_split("seq2seq --threads 1 " + args);
   }
   // 300 pairs "cab<TAB>CAB": 2..5 letters of a..f, and the same in upper case.
   std::string upper_table() const {
@@ -63,7 +40,6 @@ class Seq2seqCliTest : public ::testing::Test {
     }
     return o.str();
   }
-  fs::path dir_;
 };
 
 TEST_F(Seq2seqCliTest, TrainsWritesModelAndPredicts) {
@@ -98,11 +74,7 @@ TEST_F(Seq2seqCliTest, TrainsWritesModelAndPredicts) {
   // Same seed, same thread count: the same model, byte for byte.
   CliRun again = seq2seq(args + path("m2.safetensors"));
   ASSERT_EQ(again.rc, 0) << again.err;
-  auto bytes = [](const std::string& f) {
-    std::ifstream in(f, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  EXPECT_TRUE(bytes(model) == bytes(path("m2.safetensors")));
+  EXPECT_TRUE(read_file(model) == read_file(path("m2.safetensors")));
 
   // The test predictions file has source and target columns: decoding it again gives the same
   // exact match as the training run reported.

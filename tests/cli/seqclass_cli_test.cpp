@@ -13,43 +13,20 @@
 #include <nlohmann/json.hpp>
 
 #include "recur/recur.hpp"
-#include "support/compare.hpp"
+#include "support/cli_run.hpp"
+#include "support/files.hpp"
 
 namespace fs = std::filesystem;
-using recur::testing::run_command;
+using recur::testing::CliRun;
 
 namespace {
 
-const std::string kCli = RECUR_CLI_PATH;
-
-struct CliRun {
-  int rc;
-  std::string out, err;
-};
-
-class SeqclassCliTest : public ::testing::Test {
+class SeqclassCliTest : public recur::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("recur_seqclass_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path(name), std::ios::binary) << text;
-  }
   // Runs `recur seqclass <args>` with stdout and stderr kept apart; one thread (the suite runs
   // tests side by side on small machines).
-  CliRun seqclass(const std::string& args) const {
-    CliRun r;
-    const std::string err = path("stderr.txt");
-    r.rc = run_command("(" + kCli + " seqclass --threads 1 " + args + " 2>" + err + ")", &r.out);
-    std::ifstream f(err);
-    r.err.assign(std::istreambuf_iterator<char>(f), {});
-    return r;
+  static CliRun seqclass(const std::string& args) {
+    return recur::testing::recur_cli_split("seqclass --threads 1 " + args);
   }
   // A long-format table: class "up" sequences rise, "down" fall; lengths 3..8, two features
   // plus a "step" column written in shuffled order.
@@ -73,7 +50,6 @@ class SeqclassCliTest : public ::testing::Test {
     }
     return o.str();
   }
-  fs::path dir_;
 };
 
 nlohmann::json parse_json(const std::string& s) { return nlohmann::json::parse(s, nullptr, false); }
@@ -81,11 +57,8 @@ nlohmann::json parse_json(const std::string& s) { return nlohmann::json::parse(s
 // Exit 1, nothing on stdout, exactly one line on stderr that starts "recur: error: " and holds
 // `needle`.
 void expect_one_error(const CliRun& r, const std::string& needle) {
-  EXPECT_EQ(r.rc, 1) << r.err;
+  recur::testing::expect_one_line_error(r, needle);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err.rfind("recur: error: ", 0), 0u) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
 }
 
 TEST_F(SeqclassCliTest, JapaneseVowelsShortRunBeatsBaselinesAndPredictReproducesIt) {

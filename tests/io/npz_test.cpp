@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "recur/error.hpp"
+#include "support/errors.hpp"
 
 namespace recur::io {
 namespace {
@@ -23,16 +24,7 @@ Bytes from_hex(const std::string& hex) {
   return b;
 }
 
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no exception of the expected type";
-  return "";
-}
+using recur::testing::error_of;
 
 // numpy 1.24: np.savez(f, x=np.arange(6, dtype=np.float32).reshape(2, 3),
 //                         ids=np.array([1, 2, 3], dtype=np.int64))

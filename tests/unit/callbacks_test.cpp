@@ -21,6 +21,8 @@
 #include "recur/layers/dense.hpp"
 #include "recur/model/sequential.hpp"
 #include "recur/train/optimizer.hpp"
+#include "support/errors.hpp"
+#include "support/files.hpp"
 
 namespace recur {
 namespace {
@@ -30,24 +32,8 @@ namespace fs = std::filesystem;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The message of the error `fn` throws as E (fails the test when it throws nothing).
-template <typename E, typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
+using recur::testing::error_of;
+using recur::testing::read_file;
 
 class CallbacksTest : public ::testing::Test {
  protected:

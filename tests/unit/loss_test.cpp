@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "recur/error.hpp"
+#include "support/errors.hpp"
 
 namespace {
 
@@ -27,6 +28,7 @@ using recur::LossKind;
 using recur::LossOptions;
 using recur::ShapeError;
 using recur::Tensor;
+using recur::testing::expect_error;
 
 LossOptions opts(LossKind kind, bool from_logits = false, float delta = 1.0f) {
   LossOptions o;
@@ -34,18 +36,6 @@ LossOptions opts(LossKind kind, bool from_logits = false, float delta = 1.0f) {
   o.from_logits = from_logits;
   o.delta = delta;
   return o;
-}
-
-// Runs `fn` and expects it to throw E with `text` somewhere in its message.
-template <typename E, typename Fn>
-void expect_error(Fn fn, const std::string& text) {
-  try {
-    fn();
-    ADD_FAILURE() << "no exception; expected one containing: " << text;
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos)
-        << "message: " << e.what() << "\nexpected to contain: " << text;
-  }
 }
 
 // ---- (a) values against PyTorch ---------------------------------------------------------------

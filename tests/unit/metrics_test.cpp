@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "recur/error.hpp"
+#include "support/errors.hpp"
 
 namespace {
 
@@ -19,23 +20,13 @@ using recur::LossOptions;
 using recur::make_metric;
 using recur::ShapeError;
 using recur::Tensor;
+using recur::testing::expect_error;
 
 LossOptions loss_of(LossKind kind, bool from_logits = false) {
   LossOptions o;
   o.kind = kind;
   o.from_logits = from_logits;
   return o;
-}
-
-template <typename E, typename Fn>
-void expect_error(Fn fn, const std::string& text) {
-  try {
-    fn();
-    ADD_FAILURE() << "no exception; expected one containing: " << text;
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos)
-        << "message: " << e.what() << "\nexpected to contain: " << text;
-  }
 }
 
 TEST(Metrics, BinaryAccuracyForBinaryCrossentropy) {

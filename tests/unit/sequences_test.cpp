@@ -12,6 +12,7 @@
 #include "recur/data/table.hpp"
 #include "recur/error.hpp"
 #include "recur/layers/masking.hpp"
+#include "support/errors.hpp"
 
 namespace {
 
@@ -19,17 +20,7 @@ using recur::data::LongColumns;
 using recur::data::parse_table;
 using recur::data::Sequences;
 using recur::data::WideColumns;
-
-// Runs `f` and returns the message of the E it throws ("" when it does not throw).
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "";
-}
+using recur::testing::error_of;
 
 TEST(Sequences, LongFormatGroupsByIdAndOrdersByTime) {
   // Ids interleave; rows of "b" come out of order; "frame" is detected as the time column.

@@ -9,20 +9,12 @@
 #include <vector>
 
 #include "recur/error.hpp"
+#include "support/errors.hpp"
 
 namespace recur::data {
 namespace {
 
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no exception of the expected type";
-  return "";
-}
+using recur::testing::error_of;
 
 TEST(Split, Chronological) {
   const ChronoSplit s = chronological_split(144, 0.2, 0.1);

@@ -10,22 +10,13 @@
 #include <string>
 
 #include "recur/error.hpp"
+#include "support/errors.hpp"
 
 namespace recur::data {
 namespace {
 
 namespace fs = std::filesystem;
-
-template <typename E, typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no exception of the expected type";
-  return "";
-}
+using recur::testing::error_of;
 
 TEST(Table, ParsesHeaderRowsAndLines) {
   const Table t = parse_table("month,passengers\r\n1949-01,112\r\n1949-02,118\r\n\r\n", ',', "a.csv");
