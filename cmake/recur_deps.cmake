@@ -17,6 +17,17 @@ add_library(recur::blas INTERFACE IMPORTED)
 target_include_directories(recur::blas INTERFACE ${RECUR_CBLAS_INCLUDE})
 target_link_libraries(recur::blas INTERFACE ${RECUR_OPENBLAS_LIB})
 
+# oneDNN (dnnl_sgemm, the matrix products; docs/PERFORMANCE.md) and the OpenMP runtime it runs on.
+find_path(RECUR_DNNL_INCLUDE oneapi/dnnl/dnnl.h)
+find_library(RECUR_DNNL_LIB dnnl)
+find_package(OpenMP COMPONENTS CXX)
+if(NOT RECUR_DNNL_INCLUDE OR NOT RECUR_DNNL_LIB OR NOT OpenMP_CXX_FOUND)
+  message(FATAL_ERROR "oneDNN not found: install it with `apt-get install libdnnl-dev` "
+                      "(scripts/bootstrap does this)")
+endif()
+target_include_directories(recur::blas INTERFACE ${RECUR_DNNL_INCLUDE})
+target_link_libraries(recur::blas INTERFACE ${RECUR_DNNL_LIB} OpenMP::OpenMP_CXX)
+
 # SLEEF: vectorized exp/tanh.
 find_path(RECUR_SLEEF_INCLUDE sleef.h)
 find_library(RECUR_SLEEF_LIB sleef)

@@ -12,6 +12,7 @@ void register_predict(CLI::App& app, std::function<int()>& run);
 void register_info(CLI::App& app, std::function<int()>& run);
 void register_fit(CLI::App& app, std::function<int()>& run);
 void register_evaluate(CLI::App& app, std::function<int()>& run);
+void register_bench(CLI::App& app, std::function<int()>& run);
 void register_classify(CLI::App& app, std::function<int()>& run);
 void register_textgen(CLI::App& app, std::function<int()>& run);
 void register_seqclass(CLI::App& app, std::function<int()>& run);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   recur::cli::register_info(app, run);
   recur::cli::register_fit(app, run);
   recur::cli::register_evaluate(app, run);
+  recur::cli::register_bench(app, run);
   recur::cli::register_classify(app, run);
   recur::cli::register_textgen(app, run);
   recur::cli::register_seqclass(app, run);

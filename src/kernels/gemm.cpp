@@ -1,11 +1,25 @@
-// sgemm() on OpenBLAS, and the thread-count setting it obeys.
+// sgemm() on oneDNN's dnnl_sgemm (matrix products) and OpenBLAS's sgemv (matrix-vector
+// products), and the thread-count setting both obey.
+//
+// Threads: dnnl_sgemm always runs on one OpenMP thread. With N threads set, a product large
+// enough is cut into N blocks of C's columns (or rows, when C is tall) and the blocks run at
+// once on a small pool of waiting (not spinning) threads, the caller taking block 0. OpenMP's
+// own threads spin at barriers; on a shared 2-core machine that made a 2-thread run up to 20×
+// slower than a 1-thread one whenever another process was busy (docs/PERFORMANCE.md).
 #include "kernels/gemm.hpp"
 
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "recur/error.hpp"
 
@@ -31,6 +45,88 @@ int& thread_setting() {
   }();
   return threads;
 }
+
+// Runs part(0..parts-1) at once: part 0 on the caller, the others on pool threads that sleep on
+// a condition variable between jobs. One job at a time; a caller that finds the pool busy (a
+// second user thread) runs every part itself.
+class Pool {
+ public:
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+  void run(int parts, const std::function<void(int)>& part) {
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (!busy.owns_lock() || parts < 2) {
+      for (int i = 0; i < parts; ++i) part(i);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (static_cast<int>(workers_.size()) < parts - 1)
+        workers_.emplace_back([this, id = static_cast<int>(workers_.size()) + 1] { work(id); });
+      job_ = &part;
+      parts_ = parts;
+      pending_ = parts - 1;
+      ++generation_;
+    }
+    wake_.notify_all();
+    part(0);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void work(int id) {
+    omp_set_num_threads(1);
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      if (id >= parts_) continue;  // not needed for this job
+      const std::function<void(int)>* job = job_;
+      lock.unlock();
+      (*job)(id);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex busy_;  // held by the caller for a whole job
+  std::mutex mu_;    // guards the fields below
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int)>* job_ = nullptr;
+  int parts_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+Pool& pool() {
+  static Pool p;
+  return p;
+}
+
+// dnnl_sgemm on the calling thread only.
+void dnnl_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                  int64_t ldc) {
+  if (omp_get_max_threads() != 1) omp_set_num_threads(1);
+  const dnnl_status_t status =
+      dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta,
+                 c, ldc);
+  if (status != dnnl_success)
+    fail<Error>("dnnl_sgemm failed (status ", static_cast<int>(status), ") for ", m, "x", n, "x",
+                k);
+}
 }  // namespace
 
 int num_threads() { return thread_setting(); }
@@ -51,11 +147,65 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-              static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
-              static_cast<blasint>(ldc));
+  // One row or one column of C is a matrix-vector product: OpenBLAS's sgemm runs it through its
+  // blocked GEMM path (about 5× slower at 1×1024×256 than sgemv, docs/PERFORMANCE.md). beta = 0
+  // must not read C (it may hold garbage): clear it first so sgemv's beta·y cannot meet a NaN.
+  if (m == 1 || n == 1) {
+    // OpenBLAS splits a matrix-vector product over its threads from a few thousand elements on;
+    // at recurrent-step sizes the wake-up costs more than it saves (1×1024×256: 15 µs on one
+    // thread, 29 µs on two), so products below kGemvOneThread multiply-adds run on one thread.
+    constexpr int64_t kGemvOneThread = int64_t{1} << 22;
+    const bool one_thread = thread_setting() > 1 && m * n * k < kGemvOneThread;
+    if (one_thread) openblas_set_num_threads(1);
+    if (beta == 0.0f) {
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = 0.0f;
+    }
+    if (m == 1) {  // c[1, n] = alpha · a[1, k] · op(B)[k, n]; a's elements are lda apart when trans_a
+      const blasint inc_a = trans_a ? static_cast<blasint>(lda) : 1;
+      if (trans_b)  // B stored [n, k]: c = B · a
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(k),
+                    alpha, b, static_cast<blasint>(ldb), a, inc_a, beta, c, 1);
+      else  // B stored [k, n]: c = Bᵀ · a
+        cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<blasint>(k), static_cast<blasint>(n),
+                    alpha, b, static_cast<blasint>(ldb), a, inc_a, beta, c, 1);
+    } else {  // c[m, 1] = alpha · op(A)[m, k] · b[k, 1]; b's elements are ldb apart unless trans_b
+      const blasint inc_b = trans_b ? 1 : static_cast<blasint>(ldb);
+      if (trans_a)  // A stored [k, m]: c = Aᵀ · b
+        cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<blasint>(k), static_cast<blasint>(m),
+                    alpha, a, static_cast<blasint>(lda), b, inc_b, beta, c,
+                    static_cast<blasint>(ldc));
+      else  // A stored [m, k]: c = A · b
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(m), static_cast<blasint>(k),
+                    alpha, a, static_cast<blasint>(lda), b, inc_b, beta, c,
+                    static_cast<blasint>(ldc));
+    }
+    if (one_thread) openblas_set_num_threads(thread_setting());
+    return;
+  }
+  // Blocks of C for the pool: products below kSplitMacs multiply-adds (about 10 µs on one
+  // thread) stay whole; blocks are multiples of 16 columns or rows.
+  constexpr int64_t kSplitMacs = int64_t{1} << 20;
+  const int64_t long_side = std::max(m, n);
+  const int parts = static_cast<int>(
+      std::min<int64_t>(thread_setting(), m * n * k < kSplitMacs ? 1 : long_side / 16));
+  if (parts < 2) {
+    dnnl_product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  const bool split_rows = m > n;
+  const int64_t step = (long_side / parts + 15) / 16 * 16;
+  pool().run(parts, [&](int i) {
+    const int64_t begin = std::min<int64_t>(i * step, long_side);
+    const int64_t count = i == parts - 1 ? long_side - begin : std::min(step, long_side - begin);
+    if (count <= 0) return;
+    if (split_rows)  // rows [begin, begin + count) of C and op(A)
+      dnnl_product(trans_a, trans_b, count, n, k, alpha, trans_a ? a + begin : a + begin * lda,
+                   lda, b, ldb, beta, c + begin * ldc, ldc);
+    else  // columns [begin, begin + count) of C and op(B)
+      dnnl_product(trans_a, trans_b, m, count, k, alpha, a, lda,
+                   trans_b ? b + begin * ldb : b + begin, ldb, beta, c + begin, ldc);
+  });
 }
 
 void sgemm_ref(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

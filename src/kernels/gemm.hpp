@@ -1,7 +1,8 @@
 // The only GEMM entry point in recur. Row-major, BLAS semantics:
 //   C[M, N] = alpha * op(A) op(B) + beta * C,  op(A) is [M, K], op(B) is [K, N]
 // A is stored [M, K] (lda >= K), or [K, M] when trans_a (lda >= M); likewise B.
-// Backed by OpenBLAS (chosen by measurement: docs/PERFORMANCE.md).
+// Backed by oneDNN's dnnl_sgemm, and by OpenBLAS's sgemv when C is one row or one column
+// (chosen by measurement: docs/PERFORMANCE.md).
 #pragma once
 
 #include <cstdint>

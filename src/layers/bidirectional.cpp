@@ -163,8 +163,12 @@ const Tensor& Bidirectional::backward(const Context& ctx, const Tensor& dy) {
     gb_raw = &dyb_raw_;
   }
   const Tensor& dxf = fwd_->backward(ctx, dyf_);
-  dx_ = dxf;
   const Tensor& dxb = bwd_->backward(ctx, *gb_raw);
+  if (!ctx.input_grad) {  // both copies skipped dx
+    dx_.resize({0});
+    return dx_;
+  }
+  dx_ = dxf;
   for (int64_t i = 0; i < dx_.numel(); ++i) dx_[i] += dxb[i];
   return dx_;
 }

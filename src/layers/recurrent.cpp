@@ -163,7 +163,6 @@ const Tensor& Recurrent::forward(const Context& ctx, const Tensor& x, const Tens
 }
 
 const Tensor& Recurrent::backward(const Context& ctx, const Tensor& dy) {
-  (void)ctx;
   const Tensor& y = driver_->output();
   if (dy.shape() != y.shape())
     fail<ShapeError>(where(), ": output gradient has shape ", shape_str(dy.shape()),
@@ -184,7 +183,7 @@ const Tensor& Recurrent::backward(const Context& ctx, const Tensor& dy) {
   w.d_kernel = param(kernel_).grad.data;
   w.d_recurrent_kernel = param(recurrent_kernel_).grad.data;
   w.d_bias = opt_.use_bias ? param(bias_).grad.data : nullptr;
-  driver_->backward(w, dy.data(), dhT, dcT);
+  driver_->backward(w, dy.data(), dhT, dcT, ctx.input_grad);
   initial_state_grads_.resize(static_cast<std::size_t>(state_count()));
   copy_into(initial_state_grads_[0], driver_->d_h0(), B, H);
   if (state_count() == 2) copy_into(initial_state_grads_[1], driver_->d_c0(), B, H);

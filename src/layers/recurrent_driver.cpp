@@ -142,7 +142,7 @@ void RecurrentDriver::forward(const Spec& spec, const Weights& w, const float* x
 }
 
 void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d_final_h,
-                               const float* d_final_c) {
+                               const float* d_final_c, bool input_grad) {
   const CellKind kind = spec_.kind;
   const int64_t T = T_, B = B_, I = spec_.input, H = spec_.units, G = gate_count(kind),
                 GH = G * H, BH = B * H;
@@ -159,7 +159,7 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
   dhd_.resize({B, H});
   drh_.resize({B, H});
   carry_.resize({B, H});
-  dx_.resize({T, B, I});
+  if (input_grad) dx_.resize({T, B, I}); else dx_.resize({0});
   if (d_final_h) copy_row(dh_.data(), d_final_h, BH); else dh_.fill(0.0f);
   if (d_final_c) copy_row(dc_.data(), d_final_c, BH); else dc_.fill(0.0f);
   carry_.fill(0.0f);
@@ -276,6 +276,7 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
     add_column_sums(dz, T * B, GH, w.d_bias);
     if (gru_after) add_column_sums(dq_.data(), T * B, GH, w.d_bias + GH);
   }
+  if (!input_grad) return;
   sgemm(false, true, T * B, I, GH, 1.0f, dz, GH, w.kernel, GH, 0.0f, dx_.data(), I);
   if (input_dropout_) {
     for (int64_t tb = 0; tb < T * B; ++tb) {

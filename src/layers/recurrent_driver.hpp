@@ -60,9 +60,10 @@ class RecurrentDriver {
   const float* final_c() const;                // [B, H], LSTM only
 
   // dy shaped like output(); d_final_h, d_final_c [B, H] or null. Accumulates parameter
-  // gradients into w's d_* pointers.
-  void backward(const Weights& w, const float* dy, const float* d_final_h, const float* d_final_c);
-  const Tensor& dx() const { return dx_; }  // [T, B, I]
+  // gradients into w's d_* pointers. input_grad = false skips dx (left empty).
+  void backward(const Weights& w, const float* dy, const float* d_final_h, const float* d_final_c,
+                bool input_grad = true);
+  const Tensor& dx() const { return dx_; }  // [T, B, I], or [0] when skipped
   const float* d_h0() const { return dh_.data(); }  // [B, H]
   const float* d_c0() const { return dc_.data(); }  // [B, H], LSTM only
 

@@ -122,29 +122,44 @@ void scatter_batch_first(const Tensor& y, int64_t n0, bool has_time, Tensor& out
 }
 
 std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, int64_t batch_size) {
+  std::vector<const Tensor*> ptrs;
+  for (const Tensor& x : xs) ptrs.push_back(&x);
+  return predict_inputs(ptrs, batch_size);
+}
+
+Tensor Model::predict(const Tensor& x, int64_t batch_size) {
+  if (num_inputs() != 1 || num_outputs() != 1)
+    fail<InvalidArgument>("predict: ", class_name(), " '", name_, "' has ", num_inputs(),
+                          " inputs and ", num_outputs(),
+                          " outputs; pass one array per input and read one per output");
+  const Tensor* xs[] = {&x};
+  return std::move(predict_inputs(xs, batch_size)[0]);
+}
+
+std::vector<Tensor> Model::predict_inputs(std::span<const Tensor* const> xs, int64_t batch_size) {
   if (!built_) fail<ConfigError>(class_name(), " '", name_, "': predict() before build()");
   if (xs.size() != num_inputs())
     fail<InvalidArgument>("predict: ", class_name(), " '", name_, "' takes ", num_inputs(),
                           " input(s), got ", xs.size());
   if (batch_size < 1) fail<InvalidArgument>("predict: batch_size must be >= 1, got ", batch_size);
-  for (std::size_t i = 0; i < xs.size(); ++i) check_input(i, xs[i]);
-  const int64_t N = xs[0].dim(0);
+  for (std::size_t i = 0; i < xs.size(); ++i) check_input(i, *xs[i]);
+  const int64_t N = xs[0]->dim(0);
   for (std::size_t i = 1; i < xs.size(); ++i)
-    if (xs[i].dim(0) != N)
-      fail<ShapeError>("predict: input ", i, " has ", xs[i].dim(0), " samples, input 0 has ", N);
+    if (xs[i]->dim(0) != N)
+      fail<ShapeError>("predict: input ", i, " has ", xs[i]->dim(0), " samples, input 0 has ", N);
   // Output o: [N, U] or [N, T_o, U]; T_o is known after the first batch (inputs may differ in
   // length, e.g. an encoder and a decoder).
   std::vector<Tensor> outs(num_outputs());
-  std::vector<Tensor> staged(xs.size());
-  std::vector<const Tensor*> ptrs(xs.size());
+  staged_.resize(xs.size());  // kept between calls: a repeated batch shape allocates nothing
+  staged_ptrs_.resize(xs.size());
   Context ctx;
   for (int64_t n0 = 0; n0 < N; n0 += batch_size) {
     const int64_t b = std::min(batch_size, N - n0);
     for (std::size_t i = 0; i < xs.size(); ++i) {
-      gather_time_major(xs[i], n0, b, true, staged[i]);
-      ptrs[i] = &staged[i];
+      gather_time_major(*xs[i], n0, b, true, staged_[i]);
+      staged_ptrs_[i] = &staged_[i];
     }
-    const std::vector<const Tensor*>& ys = forward_batch(ctx, ptrs);
+    const std::vector<const Tensor*>& ys = forward_batch(ctx, staged_ptrs_);
     if (n0 == 0)
       for (std::size_t o = 0; o < ys.size(); ++o) {
         Shape s{N};
@@ -156,14 +171,6 @@ std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, int64_t batch_
       scatter_batch_first(*ys[o], n0, ys[o]->rank() == 3, outs[o]);
   }
   return outs;
-}
-
-Tensor Model::predict(const Tensor& x, int64_t batch_size) {
-  if (num_inputs() != 1 || num_outputs() != 1)
-    fail<InvalidArgument>("predict: ", class_name(), " '", name_, "' has ", num_inputs(),
-                          " inputs and ", num_outputs(),
-                          " outputs; pass one array per input and read one per output");
-  return std::move(predict(std::vector<Tensor>{x}, batch_size)[0]);
 }
 
 }  // namespace recur

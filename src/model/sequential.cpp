@@ -41,6 +41,9 @@ void Sequential::build(const Shape& input_shape, uint64_t seed) {
   }
   input_shape_ = input_shape;
   allocate_params(seed);
+  first_weighted_ = 0;
+  while (first_weighted_ + 1 < layers_.size() && layers_[first_weighted_]->param_count() == 0)
+    ++first_weighted_;
 }
 
 const Shape& Sequential::input_shape(std::size_t i) const {
@@ -88,7 +91,13 @@ const std::vector<const Tensor*>& Sequential::output_masks() const {
 void Sequential::backward_batch(const Context& ctx, const std::vector<const Tensor*>& dys) {
   if (dys.size() != 1 || !dys[0])
     fail<InvalidArgument>("Sequential '", name(), "': expected 1 output gradient");
-  backward(ctx, *dys[0]);
+  // Training needs no dL/dx: layers before the first one with weights are not visited, and that
+  // one skips its input gradient.
+  Context first = ctx;
+  first.input_grad = false;
+  const Tensor* g = dys[0];
+  for (std::size_t i = layers_.size(); i-- > first_weighted_;)
+    g = &layers_[i]->backward(i == first_weighted_ ? first : ctx, *g);
 }
 
 std::vector<Layer*> Sequential::layers() const {

@@ -51,8 +51,12 @@ struct GemmShape {
 
 TEST(Sgemm, MatchesReferenceForAllTransposesOddSizesAndPaddedStrides) {
   Rng rng(1);
-  const GemmShape shapes[] = {{1, 1, 1},  {3, 5, 7},   {7, 3, 5},   {17, 9, 33},
-                              {33, 65, 17}, {5, 1, 64}, {1, 31, 13}, {64, 48, 3}};
+  // The last two are large enough to be cut into blocks of columns / rows across threads.
+  const GemmShape shapes[] = {{1, 1, 1},   {3, 5, 7},   {7, 3, 5},    {17, 9, 33},  {33, 65, 17},
+                              {5, 1, 64},  {1, 31, 13}, {64, 48, 3},  {70, 301, 61}, {301, 70, 61}};
+  // Three threads: three blocks, the last one shorter.
+  const int threads = k::num_threads();
+  k::set_num_threads(3);
   const float nan = std::numeric_limits<float>::quiet_NaN();
   int checked = 0;
   for (const GemmShape& s : shapes) {
@@ -106,7 +110,8 @@ TEST(Sgemm, MatchesReferenceForAllTransposesOddSizesAndPaddedStrides) {
       }
     }
   }
-  EXPECT_EQ(checked, 8 * 4 * 3 * 2);
+  k::set_num_threads(threads);
+  EXPECT_EQ(checked, 10 * 4 * 3 * 2);
 }
 
 TEST(Sgemm, KZeroScalesCByBeta) {

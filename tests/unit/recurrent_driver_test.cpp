@@ -671,3 +671,55 @@ TEST(RecurrentDriver, PostPaddedSampleEqualsItsPrefixAlone) {
 }
 
 }  // namespace
+
+// ---- Training skips the input gradient nobody reads -------------------------------------------
+
+namespace {
+std::vector<std::vector<float>> grads_of(const Sequential& m) {
+  std::vector<std::vector<float>> out;
+  for (const recur::Variable& v : m.variables())
+    out.emplace_back(v.grad.data, v.grad.data + v.grad.numel());
+  return out;
+}
+}  // namespace
+
+TEST(RecurrentDriver, TrainingBackwardSkipsTheFirstLayersInputGradientWithSameWeightGrads) {
+  // backward_batch (what fit runs) gives the same weight gradients as the full backward(), which
+  // also returns dL/dx; the first weighted layer, called with input_grad = false, returns an
+  // empty tensor. Masking and Dropout in front of it are not visited.
+  for (const bool bidirectional : {false, true}) {
+    SCOPED_TRACE(bidirectional ? "Bidirectional(LSTM)" : "LSTM");
+    const int64_t T = 5, B = 3, F = 4;
+    Sequential m;
+    m.add(std::make_unique<recur::Masking>("mask"));
+    m.add(std::make_unique<recur::Dropout>("drop", 0.0f));
+    if (bidirectional)
+      m.add(std::make_unique<recur::Bidirectional>(
+          "bi", CellKind::lstm, RecurrentOptions{.units = 6, .return_sequences = true}));
+    else
+      m.add(recur::make_lstm("lstm", {.units = 6, .return_sequences = true}));
+    m.add(std::make_unique<recur::Dense>("dense", recur::DenseOptions{.units = 2}));
+    m.build({T, F}, 4);
+    Rng rng(5);
+    const Tensor x = random_tensor({T, B, F}, rng);
+    const Context ctx;
+    m.zero_grad();
+    const Tensor dy = random_tensor(m.forward(ctx, x).shape(), rng);
+    const Tensor& dx = m.backward(ctx, dy);
+    EXPECT_EQ(dx.shape(), (Shape{T, B, F}));
+    const auto full = grads_of(m);
+
+    m.zero_grad();
+    const std::vector<const Tensor*> xs{&x}, dys{&dy};
+    m.forward_batch(ctx, xs);
+    m.backward_batch(ctx, dys);
+    EXPECT_EQ(grads_of(m), full);
+
+    Context no_dx;
+    no_dx.input_grad = false;
+    m.forward(ctx, x);
+    recur::Layer& rnn = m.layer(2);
+    const Tensor& drnn = m.layer(3).backward(ctx, dy);
+    EXPECT_EQ(rnn.backward(no_dx, drnn).numel(), 0);
+  }
+}

@@ -110,8 +110,13 @@ class Model {
   void check_input(std::size_t i, const Tensor& x) const;
 
  private:
+  // predict() for both overloads: the inputs by pointer (no copy of the caller's arrays).
+  std::vector<Tensor> predict_inputs(std::span<const Tensor* const> xs, int64_t batch_size);
+
   std::string name_;
   bool built_ = false;
+  std::vector<Tensor> staged_;             // predict: input i's batch, time-major [T, b, ...]
+  std::vector<const Tensor*> staged_ptrs_; // predict: &staged_[i]
   Tensor weights_, grads_;
   std::vector<Param*> params_;
   std::unique_ptr<Trainer> trainer_;

@@ -92,6 +92,7 @@ class Sequential : public Model {
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::size_t first_weighted_ = 0;  // first layer with weights (set by build)
   Shape input_shape_;
   std::vector<const Tensor*> outputs_;             // forward_batch(): the one output
   mutable std::vector<const Tensor*> out_masks_;   // output_masks(): its mask
