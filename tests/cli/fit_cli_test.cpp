@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -143,9 +144,23 @@ TEST_F(FitCliTest, BadInputIsOneClearErrorAndWritesNothing) {
                "already holds a checkpoint; pass --resume");
 }
 
+void expect_same_weights(const std::string& straight, const std::string& resumed, int kills) {
+  auto a = recur::load_model(straight);
+  auto b = recur::load_model(resumed);
+  ASSERT_EQ(a->weights().size(), b->weights().size());
+  EXPECT_EQ(0, std::memcmp(a->weights().data(), b->weights().data(),
+                           a->weights().size() * sizeof(float)))
+      << "resumed weights differ from the uninterrupted run (" << kills << " kills)";
+}
+
 // Kill `recur fit` with SIGKILL at random moments, resume each time, and compare with a run that
-// was never interrupted.
+// was never interrupted. RECUR_KILL_STRESS=N (the stress version, docs/TESTING.md) kills at least
+// N times: a chain of resumes that ends sooner is checked and a new one started, and after the
+// N-th kill the last resume runs to the end. By default one chain, ended whenever an attempt
+// outlives its random kill time.
 TEST_F(FitCliTest, KillAndResumeIsBitIdentical) {
+  const char* stress = std::getenv("RECUR_KILL_STRESS");
+  const int want_kills = stress ? std::max(1, std::atoi(stress)) : 0;
   const std::string extra = "--save-freq 2";
   const int epochs = 60;
   ASSERT_EQ(recur_cli(fit_args(path("straight.safetensors"), extra, epochs)).rc, 0);
@@ -165,10 +180,12 @@ TEST_F(FitCliTest, KillAndResumeIsBitIdentical) {
   // Kill within the run's own duration, so most attempts die somewhere inside it.
   const std::string ckpt = path("ckpt");
   std::mt19937 g(11);
-  std::uniform_int_distribution<int> delay_ms(1, std::max(2, startup_ms + run_ms / 6));
+  // With N kills wanted, each attempt's progress is bounded by run / N, so N kills fit in a run.
+  std::uniform_int_distribution<int> delay_ms(
+      1, std::max(2, startup_ms + run_ms / std::max(6, want_kills)));
   int kills = 0;
   bool started = false;
-  for (int attempt = 0; attempt < 200; ++attempt) {
+  for (int attempt = 0; attempt < 200 + 4 * want_kills; ++attempt) {
     const bool resume = fs::exists(recur::checkpoint_file(ckpt));
     std::string args = fit_args(path("resumed.safetensors"),
                                 extra + " --checkpoint " + ckpt + (resume ? " --resume" : ""),
@@ -182,7 +199,8 @@ TEST_F(FitCliTest, KillAndResumeIsBitIdentical) {
       _exit(127);
     }
     started = true;
-    const int wait_ms = delay_ms(g);
+    // After the wanted kills, the next resume runs to the end (an hour at most).
+    const int wait_ms = want_kills && kills >= want_kills ? 3600 * 1000 : delay_ms(g);
     int status = 0;
     bool done = false;
     for (int waited = 0; waited < wait_ms; ++waited) {
@@ -204,21 +222,21 @@ TEST_F(FitCliTest, KillAndResumeIsBitIdentical) {
     }
     ASSERT_TRUE(WIFEXITED(status));
     ASSERT_EQ(WEXITSTATUS(status), 0);
-    break;
+    if (kills >= want_kills) break;
+    // Stress: a chain finished before the wanted kills. Check it, then start a new chain.
+    expect_same_weights(path("straight.safetensors"), path("resumed.safetensors"), kills);
+    fs::remove(path("resumed.safetensors"));
+    fs::remove_all(ckpt);
   }
   ASSERT_TRUE(started);
   ASSERT_TRUE(fs::exists(path("resumed.safetensors")))
       << "never finished after " << kills << " kills (run " << run_ms << " ms, start-up "
       << startup_ms << " ms)";
-  EXPECT_GE(kills, 1) << "the run finished before any kill; the test proved nothing";
+  EXPECT_GE(kills, std::max(1, want_kills))
+      << "the run finished before enough kills; the test proved less than it should";
   std::cout << "checkpointed run " << run_ms << " ms (start-up " << startup_ms << " ms); " << kills
             << " kills before it finished\n";
-  auto a = recur::load_model(path("straight.safetensors"));
-  auto b = recur::load_model(path("resumed.safetensors"));
-  ASSERT_EQ(a->weights().size(), b->weights().size());
-  EXPECT_EQ(0, std::memcmp(a->weights().data(), b->weights().data(),
-                           a->weights().size() * sizeof(float)))
-      << "resumed weights differ from the uninterrupted run (" << kills << " kills)";
+  expect_same_weights(path("straight.safetensors"), path("resumed.safetensors"), kills);
 }
 
 }  // namespace
