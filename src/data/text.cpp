@@ -260,8 +260,9 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& j) {
     fail<FormatError>("recur.preprocessing tokenizer: ", what);
   };
   if (!j.is_object()) bad("expected a JSON object");
-  if (j.value("class_name", std::string()) != "Tokenizer")
-    bad("\"class_name\" must be \"Tokenizer\"");
+  // A JSON comparison: a class_name that is not a string is rejected, not a json type_error.
+  const auto cls = j.find("class_name");
+  if (cls == j.end() || *cls != "Tokenizer") bad("\"class_name\" must be \"Tokenizer\"");
   TokenizerOptions o;
   TokenLevel level = TokenLevel::word;
   try {
@@ -273,8 +274,19 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& j) {
     o.lower = j.value("lower", level == TokenLevel::word);
     o.filters = j.value("filters", std::string(kKerasFilters));
     o.punctuation_tokens = j.value("punctuation_tokens", false);
-    o.num_words = j.value("num_words", int64_t{0});
-    o.min_count = j.value("min_count", int64_t{1});
+    // Integers only: json's get<int64_t>() on a float such as 1e83 is an out-of-range
+    // conversion (undefined behaviour), and 2.5 would be cut silently.
+    auto integer = [&](const char* key, int64_t dflt) -> int64_t {
+      if (!j.contains(key)) return dflt;
+      const nlohmann::json& v = j.at(key);
+      if (!v.is_number_integer() ||
+          (v.is_number_unsigned() &&
+           v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)))
+        bad(std::string("\"") + key + "\" must be an integer, got " + v.dump());
+      return v.get<int64_t>();
+    };
+    o.num_words = integer("num_words", 0);
+    o.min_count = integer("min_count", 1);
     o.oov_token = j.value("oov_token", std::string("<OOV>"));
   } catch (const nlohmann::json::exception& e) {
     bad(std::string("malformed option: ") + e.what());

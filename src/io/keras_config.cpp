@@ -219,7 +219,8 @@ Shape sample_shape(const json& shape, const std::string& where) {
 }
 }  // namespace
 
-Sequential sequential_from_keras(const json& model, const std::string& where) {
+Sequential sequential_from_keras(const json& model, const std::string& where,
+                                 const BeforeAllocate& before_allocate) {
   if (!model.is_object() || model.value("class_name", json()) != "Sequential")
     fail<ConfigError>(where, ": the model must be {\"class_name\": \"Sequential\", ...}, got "
                              "class_name ",
@@ -228,7 +229,10 @@ Sequential sequential_from_keras(const json& model, const std::string& where) {
   if (!model.contains("config") || !model["config"].is_object())
     fail<ConfigError>(where, ": Sequential has no \"config\" object");
   const json& cfg = model["config"];
-  const std::string name = cfg.value("name", std::string("sequential"));
+  // Not cfg.value(): a "name" that is not a string is ignored, not a json type_error.
+  const std::string name =
+      cfg.contains("name") && cfg["name"].is_string() ? cfg["name"].get<std::string>()
+                                                      : "sequential";
   if (!cfg.contains("layers") || !cfg["layers"].is_array())
     fail<ConfigError>(where, ": Sequential config has no \"layers\" array");
   Sequential seq(name);
@@ -253,6 +257,29 @@ Sequential sequential_from_keras(const json& model, const std::string& where) {
   if (!input)
     fail<ConfigError>(where, ": no input shape: the first layer (or an InputLayer) needs "
                              "\"batch_input_shape\" or \"batch_shape\"");
+  if (before_allocate) {
+    // Sequential::build builds the layers and allocates in one step, so a second copy of the
+    // layers is built here (cheap: building only declares shapes) for before_allocate. Where
+    // that build fails, seq.build below fails the same way, before allocating anything.
+    std::vector<std::unique_ptr<Layer>> probe;
+    std::vector<Layer*> layers;
+    bool built = seq.size() > 0;
+    try {
+      Shape shape = *input;
+      for (std::size_t i = 0; built && i < cfg["layers"].size(); ++i) {
+        const json& l = cfg["layers"][i];
+        if (l.is_object() && l.value("class_name", json()) == "InputLayer") continue;
+        probe.push_back(layer_from_keras(l, where + ": layer " + std::to_string(i)));
+        auto* r = dynamic_cast<Recurrent*>(probe.back().get());
+        if (r && r->options().return_state) built = false;  // seq.build rejects it
+        else shape = probe.back()->build(shape);
+        layers.push_back(probe.back().get());
+      }
+    } catch (const Error&) {
+      built = false;
+    }
+    if (built) before_allocate(layers);
+  }
   seq.build(*input);
   return seq;
 }

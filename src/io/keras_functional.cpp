@@ -246,7 +246,8 @@ auto in_context(const std::string& where, F&& f) -> decltype(f()) {
 
 }  // namespace
 
-std::unique_ptr<Model> functional_from_keras(const json& model, const std::string& where) {
+std::unique_ptr<Model> functional_from_keras(const json& model, const std::string& where,
+                                             const BeforeAllocate& before_allocate) {
   const json cls = model.is_object() ? model.value("class_name", json()) : json();
   if (cls != "Functional" && cls != "Model")
     fail<ConfigError>(where,
@@ -304,6 +305,7 @@ std::unique_ptr<Model> functional_from_keras(const json& model, const std::strin
   std::vector<int> state(entries.size(), 0);  // 0 new, 1 in progress, 2 done
   std::vector<std::vector<NodeRef>> made(entries.size());
   std::vector<std::size_t> path;
+  std::vector<Layer*> called;  // in call order, the order of g->layers()
   auto resolve = [&](const TensorRef& r, const Entry& consumer) -> NodeRef {
     const std::size_t k = by_name.at(r.layer);
     if (r.node != 0)
@@ -346,7 +348,9 @@ std::unique_ptr<Model> functional_from_keras(const json& model, const std::strin
         states.assign(args.begin() + 1, args.end());
         args.resize(1);
       }
+      Layer* raw = layer.get();
       made[i] = in_context(e.where, [&] { return g->call(std::move(layer), args, states); });
+      called.push_back(raw);
     }
     path.pop_back();
     state[i] = 2;
@@ -372,6 +376,8 @@ std::unique_ptr<Model> functional_from_keras(const json& model, const std::strin
     if (!entries[by_name.at(g->producer(r))].is_input)
       fail<ConfigError>(where, ": input_layers names '", g->producer(r),
                         "', which is not an InputLayer");
+  // The layers are built (g->call builds each); g->build allocates the parameters.
+  if (before_allocate) before_allocate(called);
   in_context(where, [&] { g->build(inputs, outputs, 0); });
   // Parameters start at zero: the caller fills them from the file.
   for (float& w : g->weights()) w = 0.0f;

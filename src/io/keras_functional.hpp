@@ -8,10 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/keras_config.hpp"
 #include "recur/model/model.hpp"
 
 namespace recur::io {
 
-std::unique_ptr<Model> functional_from_keras(const nlohmann::json& model, const std::string& where);
+// `before_allocate`: as for sequential_from_keras (io/keras_config.hpp).
+std::unique_ptr<Model> functional_from_keras(const nlohmann::json& model, const std::string& where,
+                                             const BeforeAllocate& before_allocate = {});
 
 }  // namespace recur::io

@@ -39,28 +39,15 @@ void save_model(const std::string& path, const Model& model,
 
 void Model::save(const std::string& path) const { save_model(path, *this); }
 
-std::unique_ptr<Model> model_from_file(const io::SafetensorsFile& file, const std::string& path,
-                                       bool allow_extra) {
-  auto fmt = file.metadata.find("recur.format");
-  if (fmt != file.metadata.end() && fmt->second != "1")
-    fail<FormatError>(path, ": recur.format is \"", fmt->second,
-                      "\"; this version reads format \"1\"");
-  auto arch = file.metadata.find("recur.model");
-  if (arch == file.metadata.end())
-    fail<FormatError>(path, ": no \"recur.model\" entry in __metadata__ (not a recur model file)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(arch->second);
-  } catch (const nlohmann::json::exception& e) {
-    fail<FormatError>(path, ": recur.model is not valid JSON: ", e.what());
-  }
-  std::unique_ptr<Model> model;
-  if (j.is_object() && j.value("class_name", nlohmann::json()) == "Sequential")
-    model = std::make_unique<Sequential>(io::sequential_from_keras(j, path));
-  else
-    model = io::functional_from_keras(j, path);
+namespace {
+
+// Checks the file's tensors against the layers' declared parameters (names, dtypes, shapes) and
+// rejects tensors no layer uses. Runs before the parameters are allocated (BeforeAllocate) and
+// once more after, so the data copy below relies on it either way.
+void check_tensors(const io::SafetensorsFile& file, const std::string& path, bool allow_extra,
+                   const std::vector<Layer*>& layers) {
   std::set<std::string> used;
-  for (Layer* lp : model->layers()) {
+  for (Layer* lp : layers) {
     Layer& layer = *lp;
     std::vector<Param*> ps;
     layer.collect_params(ps);
@@ -79,7 +66,6 @@ std::unique_ptr<Model> model_from_file(const io::SafetensorsFile& file, const st
         fail<FormatError>(path, ": tensor '", name, "' has shape ", shape_str(raw.shape),
                           ", expected ", shape_str(p->shape), " for ", layer.class_name(), " '",
                           layer.name(), "'");
-      std::memcpy(p->value.data, raw.bytes.data(), raw.bytes.size());
       used.insert(name);
     }
   }
@@ -87,6 +73,44 @@ std::unique_ptr<Model> model_from_file(const io::SafetensorsFile& file, const st
     if (!used.count(name) &&
         !(allow_extra && (name.rfind("optimizer/", 0) == 0 || name.rfind("training/", 0) == 0)))
       fail<FormatError>(path, ": tensor '", name, "' does not belong to any layer of the model");
+}
+
+}  // namespace
+
+std::unique_ptr<Model> model_from_file(const io::SafetensorsFile& file, const std::string& path,
+                                       bool allow_extra) {
+  auto fmt = file.metadata.find("recur.format");
+  if (fmt != file.metadata.end() && fmt->second != "1")
+    fail<FormatError>(path, ": recur.format is \"", fmt->second,
+                      "\"; this version reads format \"1\"");
+  auto arch = file.metadata.find("recur.model");
+  if (arch == file.metadata.end())
+    fail<FormatError>(path, ": no \"recur.model\" entry in __metadata__ (not a recur model file)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(arch->second);
+  } catch (const nlohmann::json::exception& e) {
+    fail<FormatError>(path, ": recur.model is not valid JSON: ", e.what());
+  }
+  // The tensors are checked before the parameters are allocated: the architecture alone must
+  // not make the loader allocate (a few bytes of JSON can claim gigabytes of weights).
+  const io::BeforeAllocate check = [&](const std::vector<Layer*>& layers) {
+    check_tensors(file, path, allow_extra, layers);
+  };
+  std::unique_ptr<Model> model;
+  if (j.is_object() && j.value("class_name", nlohmann::json()) == "Sequential")
+    model = std::make_unique<Sequential>(io::sequential_from_keras(j, path, check));
+  else
+    model = io::functional_from_keras(j, path, check);
+  check_tensors(file, path, allow_extra, model->layers());
+  for (Layer* layer : model->layers()) {
+    std::vector<Param*> ps;
+    layer->collect_params(ps);
+    for (Param* p : ps) {
+      const io::RawTensor& raw = file.tensors.at(layer->name() + "/" + p->name);
+      std::memcpy(p->value.data, raw.bytes.data(), raw.bytes.size());
+    }
+  }
   return model;
 }
 
