@@ -50,7 +50,7 @@ std::string q(std::string_view name) {
   return out;
 }
 
-// nlohmann's message without its "[json.exception.xxx] " prefix.
+// nlohmann's message without its "[json.exception.<kind>.<id>] " prefix.
 std::string json_message(const json::exception& e) {
   std::string msg = e.what();
   if (!msg.empty() && msg[0] == '[') {

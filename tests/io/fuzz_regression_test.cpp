@@ -25,11 +25,15 @@
 #include "recur/data/table.hpp"
 #include "recur/data/text.hpp"
 #include "recur/error.hpp"
+#include "support/errors.hpp"
+#include "support/files.hpp"
 
 namespace recur {
 namespace {
 
 namespace fs = std::filesystem;
+using recur::testing::expect_error;
+using recur::testing::read_file;
 
 const fs::path kRegressions = fs::path(RECUR_SOURCE_DIR) / "fuzz" / "regressions";
 
@@ -37,29 +41,10 @@ std::span<const std::uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 std::string regression(const std::string& target, const std::string& name) {
   const fs::path p = kRegressions / target / name;
   EXPECT_TRUE(fs::exists(p)) << p;
-  return read_file(p);
-}
-
-// Runs fn and expects E with `text` in its message (any other exception fails the test).
-template <typename E, typename Fn>
-void expect_error(Fn&& fn, const std::string& text) {
-  try {
-    fn();
-    ADD_FAILURE() << "no exception; expected one containing: " << text;
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos)
-        << "message: " << e.what() << "\nexpected to contain: " << text;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
+  return read_file(p.string());
 }
 
 // What each fuzz target does with its input (fuzz/targets/fuzz_<target>.cpp), minus the
@@ -124,7 +109,7 @@ TEST(FuzzRegression, EveryReproducerIsRejectedCleanlyOrAccepted) {
     for (const fs::path& f : files) {
       SCOPED_TRACE(f.string());
       try {
-        loader->second(read_file(f));
+        loader->second(read_file(f.string()));
       } catch (const Error&) {
         // A clean rejection.
       } catch (const std::exception& e) {

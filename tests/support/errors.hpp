@@ -1,6 +1,7 @@
 // Checks on thrown errors: the message of an expected exception, or an expectation on it.
 #pragma once
 
+#include <exception>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -20,7 +21,8 @@ std::string error_of(Fn&& fn) {
   return "";
 }
 
-// Runs `fn` and expects it to throw E with `text` somewhere in its message.
+// Runs `fn` and expects it to throw E with `text` somewhere in its message; any other exception
+// fails the test too.
 template <typename E, typename Fn>
 void expect_error(Fn&& fn, const std::string& text) {
   try {
@@ -29,6 +31,8 @@ void expect_error(Fn&& fn, const std::string& text) {
   } catch (const E& e) {
     EXPECT_NE(std::string(e.what()).find(text), std::string::npos)
         << "message: " << e.what() << "\nexpected to contain: " << text;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
   }
 }
 
