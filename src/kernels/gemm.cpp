@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -60,29 +59,40 @@ class Pool {
     for (std::thread& t : workers_) t.join();
   }
 
-  void run(int parts, const std::function<void(int)>& part) {
+  // part(i) for i in [0, parts). A plain function pointer and context, not std::function: a job
+  // allocates nothing (it runs inside the recurrent time loop).
+  template <typename Part>
+  void run(int parts, const Part& part) {
+    run_erased(parts, [](const void* p, int i) { (*static_cast<const Part*>(p))(i); }, &part);
+  }
+
+ private:
+  using Call = void (*)(const void* part, int i);
+
+  void run_erased(int parts, Call call, const void* part) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
     if (!busy.owns_lock() || parts < 2) {
-      for (int i = 0; i < parts; ++i) part(i);
+      for (int i = 0; i < parts; ++i) call(part, i);
       return;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
       while (static_cast<int>(workers_.size()) < parts - 1)
         workers_.emplace_back([this, id = static_cast<int>(workers_.size()) + 1] { work(id); });
-      job_ = &part;
+      call_ = call;
+      part_ = part;
       parts_ = parts;
       pending_ = parts - 1;
       ++generation_;
     }
     wake_.notify_all();
-    part(0);
+    call(part, 0);
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
+    call_ = nullptr;
+    part_ = nullptr;
   }
 
- private:
   void work(int id) {
     omp_set_num_threads(1);
     uint64_t seen = 0;
@@ -92,9 +102,10 @@ class Pool {
       if (stop_) return;
       seen = generation_;
       if (id >= parts_) continue;  // not needed for this job
-      const std::function<void(int)>* job = job_;
+      const Call call = call_;
+      const void* part = part_;
       lock.unlock();
-      (*job)(id);
+      call(part, id);
       lock.lock();
       if (--pending_ == 0) done_.notify_one();
     }
@@ -104,7 +115,8 @@ class Pool {
   std::mutex mu_;    // guards the fields below
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
-  const std::function<void(int)>* job_ = nullptr;
+  Call call_ = nullptr;        // the current job: call_(part_, i)
+  const void* part_ = nullptr;
   int parts_ = 0, pending_ = 0;
   uint64_t generation_ = 0;
   bool stop_ = false;

@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/gemm.hpp"
 #include "recur/recur.hpp"
 #include "support/alloc_counter.hpp"
 
@@ -676,4 +677,25 @@ TEST(RecurrentDriver, TrainingBackwardSkipsTheFirstLayersInputGradientWithSameWe
     const Tensor& drnn = m.layer(3).backward(ctx, dy);
     EXPECT_EQ(rnn.backward(no_dx, drnn).numel(), 0);
   }
+}
+
+TEST(RecurrentDriver, GemmSplitAcrossThreadsCallsNoOperatorNew) {
+  // A product big enough to be cut into blocks for the thread pool (src/kernels/gemm.cpp): once
+  // the pool's threads exist, a call allocates nothing (it runs inside the time loop).
+  const int threads = recur::kernels::num_threads();
+  recur::kernels::set_num_threads(2);
+  const int64_t M = 64, N = 1024, K = 256;
+  std::vector<float> a(M * K, 0.5f), b(K * N, 0.25f), c(M * N, 0.0f);
+  auto call = [&] {
+    recur::kernels::sgemm(false, false, M, N, K, 1.0f, a.data(), K, b.data(), N, 0.0f, c.data(),
+                          N);
+  };
+  call();
+  g_news = 0;
+  g_counting = true;
+  call();
+  g_counting = false;
+  recur::kernels::set_num_threads(threads);
+  EXPECT_EQ(g_news.load(), 0);
+  EXPECT_FLOAT_EQ(c[0], 0.5f * 0.25f * K);
 }
