@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -50,14 +51,6 @@ int& thread_setting() {
 // second user thread) runs every part itself.
 class Pool {
  public:
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (std::thread& t : workers_) t.join();
-  }
 
   // part(i) for i in [0, parts). A plain function pointer and context, not std::function: a job
   // allocates nothing (it runs inside the recurrent time loop).
@@ -98,8 +91,7 @@ class Pool {
     uint64_t seen = 0;
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
+      wake_.wait(lock, [&] { return generation_ != seen; });
       seen = generation_;
       if (id >= parts_) continue;  // not needed for this job
       const Call call = call_;
@@ -119,12 +111,21 @@ class Pool {
   const void* part_ = nullptr;
   int parts_ = 0, pending_ = 0;
   uint64_t generation_ = 0;
-  bool stop_ = false;
 };
 
+// The pool lives for the whole process (never destroyed: its workers sleep until exit). A child
+// made by fork() has none of the parent's threads, so the child starts a fresh pool and abandons
+// the inherited one (whose std::thread objects name threads that do not exist there, and whose
+// mutexes another thread may have held at the fork).
+Pool* g_pool = nullptr;
+
 Pool& pool() {
-  static Pool p;
-  return p;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    g_pool = new Pool();
+    pthread_atfork(nullptr, nullptr, [] { g_pool = new Pool(); });
+  });
+  return *g_pool;
 }
 
 // dnnl_sgemm on the calling thread only.

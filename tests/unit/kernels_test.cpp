@@ -5,6 +5,9 @@
 //       activation, every tail length; softmax_rows(_backward) vs a double-precision reference;
 //   (c) each cell's fused pointwise forward/backward (src/kernels/cells.hpp) vs a scalar
 //       double-precision reference written here from the equations in cells.hpp.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -112,6 +115,31 @@ TEST(Sgemm, MatchesReferenceForAllTransposesOddSizesAndPaddedStrides) {
   }
   k::set_num_threads(threads);
   EXPECT_EQ(checked, 10 * 4 * 3 * 2);
+}
+
+// A process that forks without exec (a server that pre-forks workers) keeps a working GEMM in the
+// child: the child's products split across threads finish and are right.
+TEST(Sgemm, ThreadPoolWorksInAForkedChild) {
+  const int threads = k::num_threads();
+  k::set_num_threads(2);
+  const int64_t m = 64, n = 1024, kk = 256;  // large enough to be split across the pool
+  std::vector<float> a(m * kk, 0.5f), b(kk * n, 0.25f), c(m * n);
+  k::sgemm(false, false, m, n, kk, 1.0f, a.data(), kk, b.data(), n, 0.0f, c.data(), n);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(20);  // a child waiting for workers it does not have dies here instead of hanging
+    std::vector<float> c2(m * n, 1.0f);
+    for (int rep = 0; rep < 3; ++rep)
+      k::sgemm(false, false, m, n, kk, 1.0f, a.data(), kk, b.data(), n, 0.0f, c2.data(), n);
+    _exit(c2 == c ? 0 : 3);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  k::set_num_threads(threads);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child hung or crashed (signal "
+                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's product was wrong";
 }
 
 TEST(Sgemm, KZeroScalesCByBeta) {
