@@ -134,6 +134,7 @@ std::unique_ptr<Layer> make_recurrent_layer(const ClassifyArgs& a) {
 
 int run_train(const ClassifyArgs& a) {
   apply_threads(a.task);
+  check_model_writable(a.task);
   const auto t_start = std::chrono::steady_clock::now();
   std::ostream& log = task_log(a.task);
   const bool builtin = a.file.empty();

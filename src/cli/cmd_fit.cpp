@@ -16,6 +16,7 @@
 #include "cli/arrays.hpp"
 #include "cli/commands.hpp"
 #include "cli/report_format.hpp"
+#include "io/atomic_file.hpp"
 #include "recur/error.hpp"
 #include "recur/io/model_file.hpp"
 #include "recur/train/callbacks.hpp"
@@ -113,6 +114,15 @@ int run_fit(const FitArgs& a) {
     if (!a.resume && exists)
       fail<InvalidArgument>(a.checkpoint, " already holds a checkpoint; pass --resume to "
                             "continue it, or choose another --checkpoint directory");
+  }
+  // Refuse an output or checkpoint folder nobody can write before training, not after it.
+  io::check_writable(a.out);
+  if (!a.checkpoint.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(a.checkpoint, ec);
+    if (ec)
+      fail<IoError>(a.checkpoint, ": cannot create the checkpoint directory: ", ec.message());
+    io::check_writable(checkpoint_file(a.checkpoint));
   }
   Loaded l = load_and_compile(a, opt);
 

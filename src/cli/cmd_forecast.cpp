@@ -432,6 +432,7 @@ int run_train(const ForecastArgs& a) {
   data::Windows val = tr.samples(z, val_origins);
 
   apply_threads(a.task);
+  check_model_writable(a.task);
   log << s.what << ": column '" << s.column << "', " << n << " values"
       << (s.date_column.empty() ? std::string()
                                 : ", dates in '" + s.date_column + "' (" +
@@ -508,12 +509,7 @@ int run_train(const ForecastArgs& a) {
       s.dates.empty() ? data::next_dates("", Frequency::none, H)
                       : data::next_dates(s.dates.back(), s.freq, H);
 
-  // The model file with its preprocessing (its folder is created).
-  if (const auto parent = std::filesystem::path(a.task.model).parent_path(); !parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) fail<IoError>(parent.string(), ": cannot create the model's folder: ", ec.message());
-  }
+  // The model file with its preprocessing (check_model_writable created its folder).
   nlohmann::json prep = tr.to_json();
   prep["task"] = "forecast";
   prep["column"] = s.column;

@@ -1,4 +1,7 @@
 // recur predict --model M --input X.npy --output Y.npy
+#include <algorithm>
+#include <cmath>
+#include <iostream>
 #include <memory>
 #include <string>
 
@@ -11,6 +14,51 @@
 namespace recur::cli {
 
 namespace {
+// Extreme inputs do not crash, but they can saturate every gate or overflow float32 into Inf/NaN.
+// (NaN/Inf inputs are refused by read_model_input.) Float inputs beyond `kLargeInput` in
+// magnitude, and NaN/Inf outputs, get one warning line on stderr each ("recur: warning: ...");
+// the outputs are still written.
+constexpr float kLargeInput = 1e6f;
+
+struct Finiteness {
+  int64_t non_finite = 0, first = -1;  // count, and flat index of the first NaN/Inf
+  float max_abs = 0.0f;                // over the finite values
+};
+
+Finiteness finiteness(const Tensor& t) {
+  Finiteness f;
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const float v = t[i];
+    if (!std::isfinite(v)) {
+      if (f.first < 0) f.first = i;
+      ++f.non_finite;
+    } else {
+      f.max_abs = std::max(f.max_abs, std::fabs(v));
+    }
+  }
+  return f;
+}
+
+// "row r" (and ", step s" for [N, T, ...] arrays) of flat index i.
+std::string where_in(const Tensor& t, int64_t i) {
+  const int64_t per_row = t.numel() / std::max<int64_t>(1, t.dim(0));
+  std::string s = "row " + std::to_string(i / per_row);
+  if (t.rank() >= 3) s += ", step " + std::to_string((i % per_row) / (per_row / t.dim(1)));
+  return s;
+}
+
+void warn_extreme_values(const std::string& input, const Tensor& x, bool ids,
+                         const std::string& output, const Tensor& y) {
+  const Finiteness fx = finiteness(x), fy = finiteness(y);
+  if (!ids && fx.max_abs > kLargeInput)
+    std::cerr << "recur: warning: " << input << ": input values reach " << fx.max_abs
+              << " in magnitude; recurrent gates saturate (or overflow float32) at such scales "
+                 "— scale the inputs as they were scaled for training\n";
+  if (fy.non_finite)
+    std::cerr << "recur: warning: " << output << ": " << fy.non_finite << " of " << y.numel()
+              << " output values are NaN or Inf (first at " << where_in(y, fy.first) << ")\n";
+}
+
 struct PredictArgs {
   std::string model, input, output;
   int64_t batch_size = 32;
@@ -33,6 +81,7 @@ int run_predict(const PredictArgs& a) {
     fail<InvalidArgument>(a.input, ": ", e.what());
   }
   io::write_npy(a.output, y);
+  warn_extreme_values(a.input, x, model.takes_token_ids(0), a.output, y);
   return 0;
 }
 }  // namespace

@@ -317,6 +317,7 @@ data::Split random_split(int64_t n, double fraction, uint64_t seed) {
 
 int run_train(const Seq2seqArgs& a) {
   apply_threads(a.task);
+  check_model_writable(a.task);
   const auto t_start = Clock::now();
   std::ostream& log = task_log(a.task);
   const std::string path = a.file.empty() ? builtin_data_path(kDefaultData) : a.file;

@@ -290,6 +290,7 @@ std::unique_ptr<Model> ensemble_model(const SeqArgs& a, int64_t C, int64_t F,
 
 int run_train(const SeqArgs& a) {
   apply_threads(a.task);
+  check_model_writable(a.task);
   const auto t_start = std::chrono::steady_clock::now();
   std::ostream& log = task_log(a.task);
   const bool builtin = a.file.empty();

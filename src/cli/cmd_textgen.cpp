@@ -260,6 +260,7 @@ class TrainDriver : public Callback {
 
 int run_train(const TrainArgs& a) {
   apply_threads(a.task);
+  check_model_writable(a.task);
   std::ostream& log = task_log(a.task);
   const std::string path = a.file.empty() ? builtin_data_path(kDefaultText) : a.file;
   const std::string text = read_text(path);

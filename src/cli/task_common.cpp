@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "cli/report_format.hpp"
+#include "io/atomic_file.hpp"
 #include "kernels/gemm.hpp"
 #include "recur/error.hpp"
 
@@ -33,6 +34,15 @@ void add_task_options(CLI::App* cmd, TaskArgs& a, const std::string& default_mod
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", a.quiet, "no progress output");
   cmd->add_flag("--json", a.json, "print the final metrics as one JSON object on stdout");
+}
+
+void check_model_writable(const TaskArgs& a) {
+  if (const auto parent = std::filesystem::path(a.model).parent_path(); !parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) fail<IoError>(a.model, ": cannot create the folder ", parent.string(), ": ", ec.message());
+  }
+  io::check_writable(a.model);
 }
 
 void apply_threads(const TaskArgs& a) {

@@ -38,6 +38,9 @@ struct TaskArgs {
 void add_task_options(CLI::App* cmd, TaskArgs& a, const std::string& default_model);
 // Applies --threads (GEMM threads) before work starts.
 void apply_threads(const TaskArgs& a);
+// Before training: creates --model's folder if needed and checks that the model file can be
+// written there (IoError otherwise), so a long run is not lost to an unwritable path.
+void check_model_writable(const TaskArgs& a);
 // Human progress/notes: stdout normally, stderr with --json (stdout carries only the JSON),
 // nothing with --quiet. Returns a stream that discards when quiet.
 std::ostream& task_log(const TaskArgs& a);

@@ -111,4 +111,18 @@ void write_file_atomic(const std::string& path, std::span<const std::uint8_t> by
   }
 }
 
+void check_writable(const std::string& path) {
+  if (path.empty()) fail<IoError>("(empty path): cannot write a file with an empty name");
+  const std::string tmp = path + ".tmp";
+  int raw_fd;
+  do {
+    raw_fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+  } while (raw_fd < 0 && errno == EINTR);
+  if (raw_fd < 0)
+    fail<IoError>(path, ": cannot write here (creating '", tmp, "' failed: ", errno_text(errno),
+                  "); checked before starting so that no work is lost");
+  ::close(raw_fd);
+  ::unlink(tmp.c_str());
+}
+
 }  // namespace recur::io

@@ -17,4 +17,9 @@ std::vector<std::uint8_t> read_file(const std::string& path);
 // path is thrown.
 void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes);
 
+// Checks, before long work, that write_file_atomic(path, ...) will be able to create its temporary
+// file: creates and removes <path>.tmp. Throws IoError "<path>: cannot write here (...)" naming
+// the system's reason (missing folder, not a folder, permission, read-only file system).
+void check_writable(const std::string& path);
+
 }  // namespace recur::io

@@ -1,7 +1,10 @@
 // The recur binary end to end: usage errors exit 2, runtime errors exit 1 with one
 // "recur: error: ..." line naming what is wrong; bad model files and bad inputs never crash.
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <limits>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -126,6 +129,64 @@ TEST_F(CliTest, PredictAndInfoWork) {
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["total_params"], 138);
   EXPECT_EQ(j["layers"][0]["class_name"], "LSTM");
+}
+
+// Extreme inputs (docs/NUMERICS.md): huge values, denormals, NaN/Inf and a very long sequence at
+// batch 1 never crash; finite inputs give finite outputs; anything that can make an output
+// meaningless is named in a warning on stderr, and the outputs are still written.
+TEST_F(CliTest, ExtremeInputsWarnInsteadOfFailingSilently) {
+  const std::string m = good_model();
+  auto predict = [&](const std::string& x) {
+    return recur_cli("predict --model " + m + " --input " + x + " --output " + path("y.npy"));
+  };
+  auto all_finite = [&] {
+    const recur::Tensor y = recur::testing::load_npy(path("y.npy"));
+    for (int64_t i = 0; i < y.numel(); ++i)
+      if (!std::isfinite(y[i])) return false;
+    return true;
+  };
+  CliRun r = predict(write_x("big.npy", recur::Tensor({2, 5, 3}, 1e30f)));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(all_finite());  // saturated gates, not overflow: LSTM outputs stay bounded
+  EXPECT_NE(r.out.find("recur: warning: " + path("big.npy") + ": input values reach 1e+30"),
+            std::string::npos) << r.out;
+  r = predict(write_x("denormal.npy", recur::Tensor({2, 5, 3}, 1e-40f)));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(all_finite());
+  EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;
+  // Values that overflow float32 inside the products: the NaN/Inf outputs are named.
+  recur::Tensor x_max({2, 5, 3}, 3e38f);
+  for (int64_t i = 0; i < x_max.numel(); i += 2) x_max[i] = -3e38f;
+  r = predict(write_x("max.npy", x_max));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(all_finite());  // bounded gates absorb even float32's largest values
+  // An unbounded (relu) recurrent layer does overflow: the Inf outputs are named in a warning.
+  recur::Sequential relu("relu");
+  relu.add(recur::make_simple_rnn("rnn", {.units = 2, .activation = recur::Activation::relu}));
+  relu.add(std::make_unique<recur::Dense>("dense", recur::DenseOptions{.units = 1}));
+  relu.build({-1, 3}, 1);
+  for (std::size_t i = 0; i < relu.weights().size(); ++i) relu.weights()[i] = i % 2 ? -1.0f : 1.0f;
+  recur::save_model(path("relu.safetensors"), relu);
+  r = recur_cli("predict --model " + path("relu.safetensors") + " --input " + path("max.npy") +
+                " --output " + path("y.npy"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_FALSE(all_finite());
+  EXPECT_NE(r.out.find("recur: warning: " + path("y.npy") + ": 1 of 2 output values are NaN or Inf "
+                       "(first at row 0)"),
+            std::string::npos) << r.out;
+  // T = 20,000 at batch 1: runs, stays finite, and equals the same sequence inside a batch of 2.
+  recur::Tensor x_long({2, 20000, 3});
+  for (int64_t i = 0; i < x_long.numel(); ++i) x_long[i] = std::sin(0.001f * static_cast<float>(i));
+  recur::Tensor x_one({1, 20000, 3});
+  std::copy(x_long.data(), x_long.data() + x_one.numel(), x_one.data());
+  r = predict(write_x("long1.npy", x_one));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(all_finite());
+  EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;
+  const recur::Tensor y_one = recur::testing::load_npy(path("y.npy"));
+  ASSERT_EQ(predict(write_x("long2.npy", x_long)).rc, 0);
+  const recur::Tensor y_two = recur::testing::load_npy(path("y.npy"));
+  for (int64_t j = 0; j < 2; ++j) EXPECT_NEAR(y_one[j], y_two[j], 1e-5f);
 }
 
 TEST_F(CliTest, MissingAndCorruptModelFiles) {

@@ -2,6 +2,7 @@
 // gives one clear error and writes nothing, and a run killed with SIGKILL at random moments
 // (checkpoint writes included) resumes to weights bit-identical to an uninterrupted run.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ namespace fs = std::filesystem;
 using recur::testing::CliRun;
 using recur::testing::read_file;
 using recur::testing::recur_cli;
+using recur::testing::write_file;
 
 namespace {
 
@@ -142,6 +144,65 @@ TEST_F(FitCliTest, BadInputIsOneClearErrorAndWritesNothing) {
   ASSERT_EQ(recur_cli(fit_args(path("ok.safetensors"), "--checkpoint " + path("used"))).rc, 0);
   expect_error(fit_args(path("bad.safetensors"), "--checkpoint " + path("used")),
                "already holds a checkpoint; pass --resume");
+}
+
+// Runs `recur <args>` with the file-size limit RLIMIT_FSIZE = limit_bytes and SIGXFSZ ignored, so
+// a write past the limit fails with EFBIG the way a full disk fails with ENOSPC. Returns the exit
+// code; the output goes to `log`.
+int recur_with_file_size_limit(const std::string& args, rlim_t limit_bytes, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    const rlimit lim{limit_bytes, limit_bytes};
+    setrlimit(RLIMIT_FSIZE, &lim);
+    signal(SIGXFSZ, SIG_IGN);
+    execl("/bin/sh", "sh", "-c",
+          ("exec " + recur::testing::recur_cli_path() + " " + args + " >" + log + " 2>&1").c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Disk full while a checkpoint is written: one clear error naming the file, the previous
+// checkpoint byte-for-byte intact and resumable, no temporary file left behind, no model written.
+TEST_F(FitCliTest, DiskFullKeepsThePreviousCheckpoint) {
+  const std::string ckpt = path("ckpt");
+  ASSERT_EQ(recur_cli(fit_args(path("first.safetensors"), "--checkpoint " + ckpt, 2)).rc, 0);
+  const std::string before = read_file(recur::checkpoint_file(ckpt));
+  ASSERT_GT(before.size(), 1000u);
+  const std::string log = path("full.log");
+  const int rc = recur_with_file_size_limit(
+      fit_args(path("more.safetensors"), "--checkpoint " + ckpt + " --resume", 4),
+      before.size() / 2, log);
+  const std::string out = read_file(log);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("recur: error: "), std::string::npos) << out;
+  EXPECT_NE(out.find(recur::checkpoint_file(ckpt)), std::string::npos) << out;
+  EXPECT_NE(out.find("File too large"), std::string::npos) << out;
+  EXPECT_EQ(read_file(recur::checkpoint_file(ckpt)), before);
+  for (const auto& e : fs::directory_iterator(ckpt))
+    EXPECT_EQ(e.path().extension(), ".safetensors") << "left behind: " << e.path();
+  EXPECT_FALSE(fs::exists(path("more.safetensors")));
+  // With room again, the same command resumes from the intact checkpoint and finishes.
+  EXPECT_EQ(recur_cli(fit_args(path("more.safetensors"), "--checkpoint " + ckpt + " --resume", 4)).rc,
+            0);
+  EXPECT_NO_THROW(recur::load_model(path("more.safetensors")));
+}
+
+// An output or checkpoint path that cannot be written is refused before any training.
+TEST_F(FitCliTest, UnwritableOutputIsRefusedBeforeTraining) {
+  write_file(path("plain_file"), "x");
+  CliRun r = recur_cli(fit_args(path("no/such/dir/m.safetensors"), "", 200));
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("no/such/dir/m.safetensors: cannot write here"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Epoch"), std::string::npos) << r.out;
+  r = recur_cli(fit_args(path("m2.safetensors"), "--checkpoint " + path("plain_file") + "/ck", 200));
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("cannot create the checkpoint directory"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(path("m2.safetensors")));
 }
 
 void expect_same_weights(const std::string& straight, const std::string& resumed, int kills) {
