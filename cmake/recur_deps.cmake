@@ -38,3 +38,30 @@ endif()
 add_library(recur::sleef INTERFACE IMPORTED)
 target_include_directories(recur::sleef INTERFACE ${RECUR_SLEEF_INCLUDE})
 target_link_libraries(recur::sleef INTERFACE ${RECUR_SLEEF_LIB})
+
+# Interoperability (docs/interop/): ONNX's protobuf messages (libonnx-dev, over libprotobuf),
+# HDF5 for Keras .h5 files (libhdf5-dev), libzip for Keras 3 .keras archives (libzip-dev).
+find_package(Protobuf QUIET)
+find_package(ONNX CONFIG QUIET)
+if(NOT Protobuf_FOUND OR NOT TARGET onnx_proto)
+  message(FATAL_ERROR "ONNX protobuf messages not found: install them with "
+                      "`apt-get install libonnx-dev libprotobuf-dev` (scripts/bootstrap does this)")
+endif()
+find_path(RECUR_HDF5_INCLUDE hdf5.h PATHS /usr/include/hdf5/serial)
+find_library(RECUR_HDF5_LIB hdf5 PATHS /usr/lib/x86_64-linux-gnu/hdf5/serial)
+if(NOT RECUR_HDF5_INCLUDE OR NOT RECUR_HDF5_LIB)
+  message(FATAL_ERROR "HDF5 not found: install it with `apt-get install libhdf5-dev` "
+                      "(scripts/bootstrap does this)")
+endif()
+add_library(recur::hdf5 INTERFACE IMPORTED)
+target_include_directories(recur::hdf5 INTERFACE ${RECUR_HDF5_INCLUDE})
+target_link_libraries(recur::hdf5 INTERFACE ${RECUR_HDF5_LIB})
+find_path(RECUR_ZIP_INCLUDE zip.h)
+find_library(RECUR_ZIP_LIB zip)
+if(NOT RECUR_ZIP_INCLUDE OR NOT RECUR_ZIP_LIB)
+  message(FATAL_ERROR "libzip not found: install it with `apt-get install libzip-dev` "
+                      "(scripts/bootstrap does this)")
+endif()
+add_library(recur::zip INTERFACE IMPORTED)
+target_include_directories(recur::zip INTERFACE ${RECUR_ZIP_INCLUDE})
+target_link_libraries(recur::zip INTERFACE ${RECUR_ZIP_LIB})

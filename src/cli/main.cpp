@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   recur::cli::register_seq2seq(app, run);
   recur::cli::register_forecast(app, run);
   recur::cli::register_demo(app, run);
+  recur::cli::register_import_onnx(app, run);
+  recur::cli::register_export_onnx(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
