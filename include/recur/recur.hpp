@@ -5,6 +5,7 @@
 #include "recur/context.hpp"
 #include "recur/error.hpp"
 #include "recur/initializer.hpp"
+#include "recur/interop/keras.hpp"
 #include "recur/interop/onnx.hpp"
 #include "recur/io/model_file.hpp"
 #include "recur/layers/bidirectional.hpp"

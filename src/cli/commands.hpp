@@ -20,6 +20,7 @@ void register_seq2seq(CLI::App& app, std::function<int()>& run);
 void register_forecast(CLI::App& app, std::function<int()>& run);
 void register_demo(CLI::App& app, std::function<int()>& run);
 void register_import_onnx(CLI::App& app, std::function<int()>& run);
+void register_import_keras(CLI::App& app, std::function<int()>& run);
 void register_export_onnx(CLI::App& app, std::function<int()>& run);
 
 }  // namespace recur::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   recur::cli::register_forecast(app, run);
   recur::cli::register_demo(app, run);
   recur::cli::register_import_onnx(app, run);
+  recur::cli::register_import_keras(app, run);
   recur::cli::register_export_onnx(app, run);
   try {
     app.parse(argc, argv);
