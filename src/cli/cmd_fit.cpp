@@ -4,6 +4,9 @@
 //             --batch-size B [--epsilon ..] [--momentum ..] [--clipnorm ..] [--validation-split F]
 //             [--no-shuffle] [--seed S] [--checkpoint DIR] [--resume] [--quiet] --out M2
 //   recur evaluate --model M --x X.npy --y Y.npy --loss L [--json]
+//
+// Under `mpirun -np N recur fit ...` the training is data-parallel: --batch-size is the batch of
+// each rank, the global batch N times it (docs/SCALING.md).
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -16,6 +19,7 @@
 #include "cli/arrays.hpp"
 #include "cli/commands.hpp"
 #include "cli/report_format.hpp"
+#include "dist/dist.hpp"
 #include "io/atomic_file.hpp"
 #include "recur/error.hpp"
 #include "recur/io/model_file.hpp"
@@ -62,7 +66,8 @@ void add_common(CLI::App* cmd, CommonArgs& a) {
   cmd->add_flag("--from-logits", a.from_logits, "crossentropy losses: the model outputs logits");
   cmd->add_option("--metrics", a.metrics, "metrics: accuracy, mae, mse, rmse (comma-separated)")
       ->delimiter(',');
-  cmd->add_option("--batch-size", a.batch_size, "rows per batch (default 32)")
+  cmd->add_option("--batch-size", a.batch_size,
+                  "rows per batch (default 32); under mpirun, per rank")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", a.json, "print the final metrics as one JSON object on stdout");
 }
@@ -94,6 +99,9 @@ Loaded load_and_compile(const CommonArgs& a, const OptimizerOptions& optimizer) 
 }
 
 int run_fit(const FitArgs& a) {
+  // Under `mpirun -np N`: rank 0 runs this command (reads, prints, writes); the other ranks stay
+  // in cli_init() and train their share of each global batch (recur/dist.hpp).
+  dist::cli_init();
   OptimizerOptions opt = optimizer_from_json(nlohmann::json(a.optimizer));
   opt.learning_rate = a.lr;
   opt.epsilon = a.epsilon;
@@ -173,6 +181,7 @@ int run_fit(const FitArgs& a) {
 }
 
 int run_evaluate(const CommonArgs& a) {
+  dist::cli_init();  // under mpirun, rank 0 evaluates alone
   Loaded l = load_and_compile(a, OptimizerOptions{});
   EvaluateOptions eo;
   eo.batch_size = a.batch_size;

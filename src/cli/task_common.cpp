@@ -2,6 +2,7 @@
 #include "cli/task_common.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
@@ -10,6 +11,7 @@
 #include <system_error>
 
 #include "cli/report_format.hpp"
+#include "dist/dist.hpp"
 #include "io/atomic_file.hpp"
 #include "kernels/gemm.hpp"
 #include "recur/error.hpp"
@@ -36,6 +38,14 @@ void add_task_options(CLI::App* cmd, TaskArgs& a, const std::string& default_mod
   cmd->add_flag("--json", a.json, "print the final metrics as one JSON object on stdout");
 }
 
+namespace {
+// "<model path without extension>_report".
+std::filesystem::path report_path(const TaskArgs& a) {
+  const std::filesystem::path p(a.model);
+  return p.parent_path() / (p.stem().string() + "_report");
+}
+}  // namespace
+
 void check_model_writable(const TaskArgs& a) {
   if (const auto parent = std::filesystem::path(a.model).parent_path(); !parent.empty()) {
     std::error_code ec;
@@ -43,22 +53,41 @@ void check_model_writable(const TaskArgs& a) {
     if (ec) fail<IoError>(a.model, ": cannot create the folder ", parent.string(), ": ", ec.message());
   }
   io::check_writable(a.model);
+  // The pictures' folder must be creatable too; a folder made only to check is removed again,
+  // so a run that stops on bad input leaves nothing behind.
+  const std::filesystem::path report = report_path(a);
+  std::error_code ec;
+  if (!std::filesystem::exists(report, ec) && std::filesystem::create_directory(report, ec))
+    std::filesystem::remove(report, ec);
+  else if (ec)
+    fail<IoError>(report.string(), ": cannot create the report folder: ", ec.message());
 }
 
 void apply_threads(const TaskArgs& a) {
-  if (a.threads > 0) kernels::set_num_threads(a.threads);
+  if (a.threads > 0) {
+    kernels::set_num_threads(a.threads);
+    // dist::init() leaves the thread count alone when RECUR_NUM_THREADS is set.
+    setenv("RECUR_NUM_THREADS", std::to_string(a.threads).c_str(), 1);
+  }
+  // Under mpirun: ranks > 0 stay inside cli_init() and serve rank 0's fit() calls.
+  dist::cli_init();
+}
+
+bool mpi_secondary_rank() {
+  const char* r = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (!r) r = std::getenv("PMI_RANK");
+  return r && std::atoi(r) > 0;
 }
 
 std::ostream& task_log(const TaskArgs& a) {
   static NullBuffer null_buffer;
   static std::ostream null_stream(&null_buffer);
-  if (a.quiet) return null_stream;
+  if (a.quiet || mpi_secondary_rank()) return null_stream;
   return a.json ? std::cerr : std::cout;
 }
 
 std::string report_dir(const TaskArgs& a) {
-  std::filesystem::path p(a.model);
-  std::filesystem::path dir = p.parent_path() / (p.stem().string() + "_report");
+  const std::filesystem::path dir = report_path(a);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) fail<IoError>(dir.string(), ": cannot create the report folder: ", ec.message());

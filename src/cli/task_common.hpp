@@ -36,10 +36,16 @@ struct TaskArgs {
 
 // Adds --model/--seed/--threads/--quiet/--json; `default_model` is the --model default.
 void add_task_options(CLI::App* cmd, TaskArgs& a, const std::string& default_model);
-// Applies --threads (GEMM threads) before work starts.
+// Applies --threads (GEMM threads) before work starts. Under `mpirun -np N` it first joins the
+// job (dist::cli_init): rank 0 returns and runs the command, the other ranks never return — they
+// train their share of every fit() rank 0 runs, then exit 0 when rank 0 is done.
 void apply_threads(const TaskArgs& a);
-// Before training: creates --model's folder if needed and checks that the model file can be
-// written there (IoError otherwise), so a long run is not lost to an unwritable path.
+// This process is rank > 0 of an mpirun job (from the environment, before MPI is joined): it
+// prints nothing (task_log discards).
+bool mpi_secondary_rank();
+// Before training: creates --model's folder if needed and checks that the model file and the
+// report folder can be written there (IoError otherwise), so a long run is not lost to an
+// unwritable path.
 void check_model_writable(const TaskArgs& a);
 // Human progress/notes: stdout normally, stderr with --json (stdout carries only the JSON),
 // nothing with --quiet. Returns a stream that discards when quiet.

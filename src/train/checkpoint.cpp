@@ -1,5 +1,7 @@
 // BackupAndRestore: resumable checkpoints written atomically at epoch ends (and every
-// save_freq batches), restored at the start of fit().
+// save_freq batches), restored at the start of fit(). The metadata also records the global
+// batch (ranks × batch_size) and rank count of the run, so that fit() can resume a mid-epoch
+// checkpoint with another rank count (docs/SCALING.md).
 #include "train/checkpoint.hpp"
 
 #include <cstring>
@@ -96,6 +98,8 @@ void BackupAndRestore::save(const Model& model, Trainer& t, const LoopState& loo
       {"loss_count", loop.loss.count()},
       {"history", hist},
       {"history_epochs", loop.history.epoch},
+      {"global_batch", t.global_batch},
+      {"ranks", t.ranks},
   };
   std::map<std::string, std::string> meta{{"recur.format", "1"},
                                           {"recur.model", model.to_json().dump()},
@@ -145,6 +149,7 @@ bool BackupAndRestore::restore(Model& model, Trainer& t, LoopState& loop,
     t.optimizer->set_scalar_state(training.at("optimizer_state"));
     t.shuffle_rng = rng_from_json(training.at("rng_shuffle"), p);
     t.dropout_rng = rng_from_json(training.at("rng_dropout"), p);
+    t.resume_global_batch = training.value("global_batch", int64_t{0});
     loop.epoch = training.at("epoch").get<int>();
     loop.step = training.at("step").get<int64_t>();
     loop.loss.set(training.at("loss_sum").get<double>(), training.at("loss_count").get<double>());

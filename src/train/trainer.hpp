@@ -22,6 +22,12 @@ struct Trainer {
   std::vector<std::vector<std::unique_ptr<Metric>>> metrics;  // [output][metric]
   Rng shuffle_rng{0, Rng::kShuffle};
   Rng dropout_rng{0, Rng::kDropout};
+  // Checkpoint bookkeeping (train/checkpoint.cpp): the global batch (ranks × batch_size) and
+  // rank count of this fit, written into checkpoints; the global batch a restored checkpoint
+  // was written with (0: not recorded), so that a mid-epoch position survives a new rank count.
+  int64_t global_batch = 0;
+  int ranks = 1;
+  int64_t resume_global_batch = 0;
 };
 
 }  // namespace recur
