@@ -344,7 +344,7 @@ int run_predict(const ClassifyArgs& a) {
           .truncating = data::parse_pad_side(seq.value("truncating", "pre"), "truncating")};
   } catch (const nlohmann::json::exception& e) {
     fail<FormatError>(a.task.model, ": malformed recur.preprocessing: ", e.what());
-  } catch (const InvalidArgument& e) {
+  } catch (const Error& e) {  // the tokenizer's and padding options' own checks
     fail<FormatError>(a.task.model, ": malformed recur.preprocessing: ", e.what());
   }
   if (maxlen < 1 || classes.size() < 2 ||

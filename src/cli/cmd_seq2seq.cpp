@@ -485,17 +485,21 @@ int run_predict(const Seq2seqArgs& a) {
     fail<FormatError>(a.task.model, ": not a model written by recur seq2seq (recur.preprocessing "
                       "has no seq2seq vocabularies)");
   Preprocessing pre;
+  std::string start_token, end_token;
   try {
     pre.source = data::Tokenizer::from_json(j.at("source_tokenizer"));
     pre.target = data::Tokenizer::from_json(j.at("target_tokenizer"));
     pre.max_source_length = j.at("max_source_length").get<int64_t>();
     pre.max_target_length = j.at("max_target_length").get<int64_t>();
-    if (j.at("start_token").get<std::string>() != kStart || j.at("end_token").get<std::string>() != kEnd)
-      fail<FormatError>(a.task.model, ": start/end tokens other than tab/newline are not "
-                        "supported");
+    start_token = j.at("start_token").get<std::string>();
+    end_token = j.at("end_token").get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     fail<FormatError>(a.task.model, ": malformed recur.preprocessing: ", e.what());
+  } catch (const Error& e) {  // the tokenizers' own checks
+    fail<FormatError>(a.task.model, ": malformed recur.preprocessing: ", e.what());
   }
+  if (start_token != kStart || end_token != kEnd)
+    fail<FormatError>(a.task.model, ": start/end tokens other than tab/newline are not supported");
   if (model->num_inputs() != 2 || model->num_outputs() != 1 || !model->takes_token_ids(0) ||
       !model->takes_token_ids(1) || model->output_shape().back() != pre.target.vocab_size() ||
       pre.start_id() < 2 || pre.end_id() < 2)

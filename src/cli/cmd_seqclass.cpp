@@ -531,6 +531,8 @@ int run_predict(const SeqArgs& a) {
     classes = pre.at("labels").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     fail<FormatError>(a.task.model, ": malformed recur.preprocessing: ", e.what());
+  } catch (const Error& e) {  // the scaler's own checks
+    fail<FormatError>(a.task.model, ": malformed recur.preprocessing: ", e.what());
   }
   if (classes.size() < 2 || model->output_shape().back() != static_cast<int64_t>(classes.size()))
     fail<FormatError>(a.task.model, ": recur.preprocessing does not match the model (",

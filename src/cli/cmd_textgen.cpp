@@ -424,6 +424,8 @@ int run_sample(const SampleArgs& a) {
     tok = data::Tokenizer::from_json(pre.at("tokenizer"));
   } catch (const nlohmann::json::exception& e) {
     fail<FormatError>(a.model, ": malformed recur.preprocessing: ", e.what());
+  } catch (const Error& e) {  // the tokenizer's own checks
+    fail<FormatError>(a.model, ": malformed recur.preprocessing: ", e.what());
   }
   if (tok.level() != data::TokenLevel::character || !model.takes_token_ids() ||
       model.output_shape().back() != tok.vocab_size())

@@ -71,13 +71,25 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   return out;
 }
 
-void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes) {
+namespace {
+
+// Creates (truncates) the temporary file <path>.tmp that write_file_atomic writes; returns the
+// descriptor, or -1 with errno set.
+int open_temporary(const std::string& path) {
   if (path.empty()) fail<IoError>("(empty path): cannot write a file with an empty name");
   const std::string tmp = path + ".tmp";
-  int raw_fd;
+  int fd;
   do {
-    raw_fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
-  } while (raw_fd < 0 && errno == EINTR);
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes) {
+  const std::string tmp = path + ".tmp";
+  const int raw_fd = open_temporary(path);
   if (raw_fd < 0)
     fail<IoError>(path, ": cannot create temporary file '", tmp, "': ", errno_text(errno));
   Fd fd(raw_fd);
@@ -112,12 +124,8 @@ void write_file_atomic(const std::string& path, std::span<const std::uint8_t> by
 }
 
 void check_writable(const std::string& path) {
-  if (path.empty()) fail<IoError>("(empty path): cannot write a file with an empty name");
   const std::string tmp = path + ".tmp";
-  int raw_fd;
-  do {
-    raw_fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
-  } while (raw_fd < 0 && errno == EINTR);
+  const int raw_fd = open_temporary(path);
   if (raw_fd < 0)
     fail<IoError>(path, ": cannot write here (creating '", tmp, "' failed: ", errno_text(errno),
                   "); checked before starting so that no work is lost");

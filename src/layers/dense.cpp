@@ -47,6 +47,7 @@ Shape Dense::do_build(const Shape& input_shape) {
 
 const Tensor& Dense::forward(const Context&, const Tensor& x, const Tensor* mask) {
   // x [..., F] (rows = everything before the last axis) -> y [..., U]
+  require_params();
   if (x.rank() < 2 || x.shape().back() != in_)
     fail<ShapeError>(where(), ": input has shape ", shape_str(x.shape()), ", expected last axis ",
                      in_, " (kernel is [", in_, ", ", opt_.units, "])");

@@ -26,6 +26,7 @@ Shape Embedding::do_build(const Shape& input_shape) {
 
 const Tensor& Embedding::forward(const Context&, const Tensor& x, const Tensor*) {
   // x [T, B] ids -> y [T, B, D]
+  require_params();
   if (x.rank() != 2)
     fail<ShapeError>(where(), ": expects token ids [T, B] (time-major), got shape ",
                      shape_str(x.shape()));

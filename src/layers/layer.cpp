@@ -34,6 +34,14 @@ std::size_t Layer::add_param(std::string name, Shape shape, Initializer init) {
   return params_.size() - 1;
 }
 
+void Layer::require_params() const {
+  if (!built_) fail<InvalidArgument>(where(), ": forward() before build()");
+  for (const Param& p : params_)
+    if (p.value.data == nullptr)
+      fail<InvalidArgument>(where(), ": its parameters are not allocated; add the layer to a "
+                                     "Sequential or Functional model and build the model");
+}
+
 std::string Layer::where() const { return std::string(class_name()) + " '" + name_ + "'"; }
 
 }  // namespace recur

@@ -97,7 +97,7 @@ void Recurrent::reset_states() {
 }
 
 const Tensor& Recurrent::forward(const Context& ctx, const Tensor& x, const Tensor* mask) {
-  if (!built()) fail<InternalError>(where(), ": forward before build");
+  require_params();
   if (x.rank() != 3 || x.dim(2) != input_features_)
     fail<ShapeError>(where(), ": input has shape ", shape_str(x.shape()),
                      " (time-major [T, B, F]); expected F = ", input_features_, " (kernel is [",

@@ -316,7 +316,23 @@ void merge_forward(const std::vector<const Tensor*>& xs, const std::vector<const
 
 TEST(ApiErrors, LayerForwardShapesAndStates) {
   run_cases({
-      // Layers are used inside a built model, which allocates their parameters.
+      // A layer built on its own has no parameters to run with: refused, not a crash.
+      {"dense built alone",
+       [] {
+         auto d = dense("d", 1);
+         d->build({2});
+         d->forward(Context{}, filled({3, 2}), nullptr);
+       },
+       "Dense 'd': its parameters are not allocated; add the layer to a Sequential or Functional "
+       "model and build the model"},
+      {"lstm built alone",
+       [] {
+         auto l = make_lstm("l", rnn(2));
+         l->build({-1, 3});
+         l->forward(Context{}, filled({4, 2, 3}), nullptr);
+       },
+       "LSTM 'l': its parameters are not allocated"},
+      // Otherwise layers are used inside a built model, which allocates their parameters.
       {"recurrent features", [] { small().layer(0).forward(Context{}, filled({4, 2, 5}), nullptr); },
        "LSTM 'lstm': input has shape [4, 2, 5] (time-major [T, B, F]); expected F = 3"},
       {"dense last axis", [] { small().layer(1).forward(Context{}, filled({2, 3}), nullptr); },
@@ -377,9 +393,10 @@ TEST(ApiErrors, LayerForwardShapesAndStates) {
          EmbeddingOptions o;
          o.input_dim = 5;
          o.output_dim = 2;
-         Embedding e("e", o);
-         e.build({-1});
-         e.forward(Context{}, filled({2, 3, 1}, 1.0f), nullptr);
+         Sequential m("m");
+         m.add(std::make_unique<Embedding>("e", o));
+         m.build({-1}, 1);
+         m.layer(0).forward(Context{}, filled({2, 3, 1}, 1.0f), nullptr);
        },
        "Embedding 'e': expects token ids [T, B] (time-major), got shape [2, 3, 1]"},
       {"recurrent mask shape",

@@ -77,6 +77,9 @@ class Layer {
 
   // "LSTM 'lstm_1'" for messages.
   std::string where() const;
+  // For forward(): InvalidArgument unless the layer is built and a model has bound its
+  // parameters (a layer built on its own has nowhere to keep its weights).
+  void require_params() const;
 
  private:
   std::string name_;
