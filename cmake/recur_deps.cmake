@@ -4,6 +4,30 @@
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
 
+# recur_import_library(<target> <header> <library> <debian package> [<header dir> [<library dir>]]):
+# an INTERFACE IMPORTED target for a C library found by one header and one library file, or a
+# FATAL_ERROR naming the Debian package to install.
+function(recur_import_library target header library package)
+  set(hints_include "")
+  set(hints_lib "")
+  if(ARGC GREATER 4)
+    set(hints_include PATHS ${ARGV4})
+  endif()
+  if(ARGC GREATER 5)
+    set(hints_lib PATHS ${ARGV5})
+  endif()
+  string(MAKE_C_IDENTIFIER "${target}" id)
+  find_path(RECUR_${id}_INCLUDE ${header} ${hints_include})
+  find_library(RECUR_${id}_LIB ${library} ${hints_lib})
+  if(NOT RECUR_${id}_INCLUDE OR NOT RECUR_${id}_LIB)
+    message(FATAL_ERROR "${package} not found: install it with `apt-get install ${package}` "
+                        "(scripts/bootstrap does this)")
+  endif()
+  add_library(${target} INTERFACE IMPORTED)
+  target_include_directories(${target} INTERFACE ${RECUR_${id}_INCLUDE})
+  target_link_libraries(${target} INTERFACE ${RECUR_${id}_LIB})
+endfunction()
+
 # BLAS: OpenBLAS (pthread flavour), chosen by measurement (docs/PERFORMANCE.md).
 find_path(RECUR_CBLAS_INCLUDE cblas.h PATHS /usr/include/x86_64-linux-gnu/openblas-pthread
           /usr/include/openblas NO_DEFAULT_PATH)
@@ -29,15 +53,7 @@ target_include_directories(recur::blas INTERFACE ${RECUR_DNNL_INCLUDE})
 target_link_libraries(recur::blas INTERFACE ${RECUR_DNNL_LIB} OpenMP::OpenMP_CXX)
 
 # SLEEF: vectorized exp/tanh.
-find_path(RECUR_SLEEF_INCLUDE sleef.h)
-find_library(RECUR_SLEEF_LIB sleef)
-if(NOT RECUR_SLEEF_INCLUDE OR NOT RECUR_SLEEF_LIB)
-  message(FATAL_ERROR "SLEEF not found: install it with `apt-get install libsleef-dev` "
-                      "(scripts/bootstrap does this)")
-endif()
-add_library(recur::sleef INTERFACE IMPORTED)
-target_include_directories(recur::sleef INTERFACE ${RECUR_SLEEF_INCLUDE})
-target_link_libraries(recur::sleef INTERFACE ${RECUR_SLEEF_LIB})
+recur_import_library(recur::sleef sleef.h sleef libsleef-dev)
 
 # Interoperability (docs/interop/): ONNX's protobuf messages (libonnx-dev, over libprotobuf),
 # HDF5 for Keras .h5 files (libhdf5-dev), libzip for Keras 3 .keras archives (libzip-dev).
@@ -47,21 +63,6 @@ if(NOT Protobuf_FOUND OR NOT TARGET onnx_proto)
   message(FATAL_ERROR "ONNX protobuf messages not found: install them with "
                       "`apt-get install libonnx-dev libprotobuf-dev` (scripts/bootstrap does this)")
 endif()
-find_path(RECUR_HDF5_INCLUDE hdf5.h PATHS /usr/include/hdf5/serial)
-find_library(RECUR_HDF5_LIB hdf5 PATHS /usr/lib/x86_64-linux-gnu/hdf5/serial)
-if(NOT RECUR_HDF5_INCLUDE OR NOT RECUR_HDF5_LIB)
-  message(FATAL_ERROR "HDF5 not found: install it with `apt-get install libhdf5-dev` "
-                      "(scripts/bootstrap does this)")
-endif()
-add_library(recur::hdf5 INTERFACE IMPORTED)
-target_include_directories(recur::hdf5 INTERFACE ${RECUR_HDF5_INCLUDE})
-target_link_libraries(recur::hdf5 INTERFACE ${RECUR_HDF5_LIB})
-find_path(RECUR_ZIP_INCLUDE zip.h)
-find_library(RECUR_ZIP_LIB zip)
-if(NOT RECUR_ZIP_INCLUDE OR NOT RECUR_ZIP_LIB)
-  message(FATAL_ERROR "libzip not found: install it with `apt-get install libzip-dev` "
-                      "(scripts/bootstrap does this)")
-endif()
-add_library(recur::zip INTERFACE IMPORTED)
-target_include_directories(recur::zip INTERFACE ${RECUR_ZIP_INCLUDE})
-target_link_libraries(recur::zip INTERFACE ${RECUR_ZIP_LIB})
+recur_import_library(recur::hdf5 hdf5.h hdf5 libhdf5-dev /usr/include/hdf5/serial
+                     /usr/lib/x86_64-linux-gnu/hdf5/serial)
+recur_import_library(recur::zip zip.h zip libzip-dev)
