@@ -50,6 +50,15 @@ GATES = {'LSTM': 4, 'GRU': 3, 'SimpleRNN': 1}
 # ---------------------------------------------------------------------------------------------
 # Neutral layer descriptions -> weights
 
+def rnn_training_keys():
+    """The keys Keras 2 and Keras 3 both write for a recurrent layer and that do not change its
+    predictions: null regularizers and constraints, no dropout."""
+    keys = {k + '_regularizer': None for k in ('kernel', 'recurrent', 'bias', 'activity')}
+    keys.update({k + '_constraint': None for k in ('kernel', 'recurrent', 'bias')})
+    keys.update({'dropout': 0.0, 'recurrent_dropout': 0.0})
+    return keys
+
+
 def layer(cls, name, **opts):
     return {'class_name': cls, 'name': name, **opts}
 
@@ -129,11 +138,7 @@ def k2_rnn_config(spec, style, drop):
     c.update(k2_initializers(cls))
     if cls == 'LSTM':
         c['unit_forget_bias'] = True
-    for k in ('kernel', 'recurrent', 'bias', 'activity'):
-        c[k + '_regularizer'] = None
-    for k in ('kernel', 'recurrent', 'bias'):
-        c[k + '_constraint'] = None
-    c.update({'dropout': 0.0, 'recurrent_dropout': 0.0})
+    c.update(rnn_training_keys())
     if cls != 'SimpleRNN':
         c['implementation'] = 2 if style == 'tf2' else 1
     if cls == 'GRU':
@@ -249,11 +254,7 @@ def k3_rnn_config(spec, name=None, go_backwards=None, zero_output=False):
     c.update(k3_initializers(cls))
     if cls == 'LSTM':
         c['unit_forget_bias'] = True
-    for k in ('kernel', 'recurrent', 'bias', 'activity'):
-        c[k + '_regularizer'] = None
-    for k in ('kernel', 'recurrent', 'bias'):
-        c[k + '_constraint'] = None
-    c.update({'dropout': 0.0, 'recurrent_dropout': 0.0})
+    c.update(rnn_training_keys())
     if cls == 'GRU':
         c['reset_after'] = spec.get('reset_after', True)
     c['seed'] = None
