@@ -3,24 +3,21 @@
 //
 // Threads: dnnl_sgemm always runs on one OpenMP thread. With N threads set, a product large
 // enough is cut into N blocks of C's columns (or rows, when C is tall) and the blocks run at
-// once on a small pool of waiting (not spinning) threads, the caller taking block 0. OpenMP's
-// own threads spin at barriers; on a shared 2-core machine that made a 2-thread run up to 20×
-// slower than a 1-thread one whenever another process was busy (docs/PERFORMANCE.md).
+// once through parallel_for() (kernels/parallel.hpp), recur's own pool. OpenMP's own threads
+// spin at barriers; on a shared 2-core machine that made a 2-thread run up to 20× slower than a
+// 1-thread one whenever another process was busy (docs/PERFORMANCE.md).
 #include "kernels/gemm.hpp"
 
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
-#include <pthread.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
+#include "kernels/parallel.hpp"
 #include "recur/error.hpp"
 
 namespace recur::kernels {
@@ -44,88 +41,6 @@ int& thread_setting() {
     return n;
   }();
   return threads;
-}
-
-// Runs part(0..parts-1) at once: part 0 on the caller, the others on pool threads that sleep on
-// a condition variable between jobs. One job at a time; a caller that finds the pool busy (a
-// second user thread) runs every part itself.
-class Pool {
- public:
-
-  // part(i) for i in [0, parts). A plain function pointer and context, not std::function: a job
-  // allocates nothing (it runs inside the recurrent time loop).
-  template <typename Part>
-  void run(int parts, const Part& part) {
-    run_erased(parts, [](const void* p, int i) { (*static_cast<const Part*>(p))(i); }, &part);
-  }
-
- private:
-  using Call = void (*)(const void* part, int i);
-
-  void run_erased(int parts, Call call, const void* part) {
-    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock() || parts < 2) {
-      for (int i = 0; i < parts; ++i) call(part, i);
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      while (static_cast<int>(workers_.size()) < parts - 1)
-        workers_.emplace_back([this, id = static_cast<int>(workers_.size()) + 1] { work(id); });
-      call_ = call;
-      part_ = part;
-      parts_ = parts;
-      pending_ = parts - 1;
-      ++generation_;
-    }
-    wake_.notify_all();
-    call(part, 0);
-    std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-    call_ = nullptr;
-    part_ = nullptr;
-  }
-
-  void work(int id) {
-    omp_set_num_threads(1);
-    uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (id >= parts_) continue;  // not needed for this job
-      const Call call = call_;
-      const void* part = part_;
-      lock.unlock();
-      call(part, id);
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
-    }
-  }
-
-  std::mutex busy_;  // held by the caller for a whole job
-  std::mutex mu_;    // guards the fields below
-  std::condition_variable wake_, done_;
-  std::vector<std::thread> workers_;
-  Call call_ = nullptr;        // the current job: call_(part_, i)
-  const void* part_ = nullptr;
-  int parts_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
-};
-
-// The pool lives for the whole process (never destroyed: its workers sleep until exit). A child
-// made by fork() has none of the parent's threads, so the child starts a fresh pool and abandons
-// the inherited one (whose std::thread objects name threads that do not exist there, and whose
-// mutexes another thread may have held at the fork).
-Pool* g_pool = nullptr;
-
-Pool& pool() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    g_pool = new Pool();
-    pthread_atfork(nullptr, nullptr, [] { g_pool = new Pool(); });
-  });
-  return *g_pool;
 }
 
 // dnnl_sgemm on the calling thread only.
@@ -202,13 +117,13 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   const int64_t long_side = std::max(m, n);
   const int parts = static_cast<int>(
       std::min<int64_t>(thread_setting(), m * n * k < kSplitMacs ? 1 : long_side / 16));
-  if (parts < 2) {
+  if (parts < 2 || in_parallel_for()) {
     dnnl_product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   const bool split_rows = m > n;
   const int64_t step = (long_side / parts + 15) / 16 * 16;
-  pool().run(parts, [&](int i) {
+  parallel_for(parts, [&](int i) {
     const int64_t begin = std::min<int64_t>(i * step, long_side);
     const int64_t count = i == parts - 1 ? long_side - begin : std::min(step, long_side - begin);
     if (count <= 0) return;

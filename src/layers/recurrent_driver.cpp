@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/gemm.hpp"
+#include "kernels/parallel.hpp"
 #include "recur/error.hpp"
 
 namespace recur {
@@ -16,6 +17,14 @@ void copy_row(float* dst, const float* src, int64_t n) {
   std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
 }
 void zero_row(float* dst, int64_t n) { std::fill_n(dst, n, 0.0f); }
+// Row blocks per time step: a step's work splits by batch rows across the threads when every
+// block gets at least kMinRows rows; a smaller batch runs whole (its products may still split
+// by columns inside sgemm). Block p holds rows [block_begin(B, blocks, p), ..(p + 1)).
+int row_blocks(int64_t B) {
+  constexpr int64_t kMinRows = 8;
+  return static_cast<int>(std::clamp<int64_t>(B / kMinRows, 1, kernels::num_threads()));
+}
+int64_t block_begin(int64_t B, int blocks, int p) { return B * p / blocks; }
 // out[j] += Σ_r m[r, j] over `rows` rows of width n.
 void add_column_sums(const float* m, int64_t rows, int64_t n, float* out) {
   for (int64_t r = 0; r < rows; ++r)
@@ -84,41 +93,44 @@ void RecurrentDriver::forward(const Spec& spec, const Weights& w, const float* x
   float* y = y_.data();
   if (!spec.return_sequences) zero_row(y, BH);
   const float* U = w.recurrent_kernel;
-  for (int64_t k = 0; k < T; ++k) {
+  // One step for batch rows [b0, b0 + nb): every row's work is independent of the others.
+  const auto step_rows = [&](int64_t k, int64_t b0, int64_t nb) {
     const int64_t t = time_of_step(k);
-    float* z = gates + t * B * GH;
-    const float* hp = hs + prev_slot(t) * BH;
-    float* hn = hs + next_slot(t) * BH;
+    float* z = gates + (t * B + b0) * GH;                      // [nb, G·H]
+    const float* hp = hs + prev_slot(t) * BH + b0 * H;        // [nb, H]
+    float* hn = hs + next_slot(t) * BH + b0 * H;              // [nb, H]
+    const int64_t n = nb * H;
     const float* hg = hp;  // the recurrent GEMM's input
     if (recurrent_dropout) {
-      float* hd = hd_.data() + t * BH;
-      for (int64_t i = 0; i < BH; ++i) hd[i] = hp[i] * recurrent_dropout[i];
+      float* hd = hd_.data() + t * BH + b0 * H;
+      const float* rd = recurrent_dropout + b0 * H;
+      for (int64_t i = 0; i < n; ++i) hd[i] = hp[i] * rd[i];
       hg = hd;
     }
-    float* ex = extra_.empty() ? nullptr : extra_.data() + t * BH;
+    float* ex = extra_.empty() ? nullptr : extra_.data() + t * BH + b0 * H;
     switch (kind) {
       case CellKind::simple:
-        sgemm(false, false, B, H, H, 1.0f, hg, H, U, H, 1.0f, z, H);
-        kernels::simple_forward(acts, B, H, z, hn);
+        sgemm(false, false, nb, H, H, 1.0f, hg, H, U, H, 1.0f, z, H);
+        kernels::simple_forward(acts, nb, H, z, hn);
         break;
       case CellKind::lstm:
-        sgemm(false, false, B, GH, H, 1.0f, hg, H, U, GH, 1.0f, z, GH);
-        kernels::lstm_forward(acts, B, H, z, cs + prev_slot(t) * BH, cs + next_slot(t) * BH, ex,
-                              hn);
+        sgemm(false, false, nb, GH, H, 1.0f, hg, H, U, GH, 1.0f, z, GH);
+        kernels::lstm_forward(acts, nb, H, z, cs + prev_slot(t) * BH + b0 * H,
+                              cs + next_slot(t) * BH + b0 * H, ex, hn);
         break;
       case CellKind::gru:
         if (gru_after) {
-          float* q = rec_.data();
+          float* q = rec_.data() + b0 * GH;
           if (w.bias) {
-            for (int64_t b = 0; b < B; ++b) copy_row(q + b * GH, w.bias + GH, GH);
+            for (int64_t b = 0; b < nb; ++b) copy_row(q + b * GH, w.bias + GH, GH);
           }
-          sgemm(false, false, B, GH, H, 1.0f, hg, H, U, GH, w.bias ? 1.0f : 0.0f, q, GH);
-          kernels::gru_after_forward(acts, B, H, z, q, hp, ex, hn);
+          sgemm(false, false, nb, GH, H, 1.0f, hg, H, U, GH, w.bias ? 1.0f : 0.0f, q, GH);
+          kernels::gru_after_forward(acts, nb, H, z, q, hp, ex, hn);
         } else {
-          sgemm(false, false, B, 2 * H, H, 1.0f, hg, H, U, GH, 1.0f, z, GH);
-          kernels::gru_before_forward1(acts, B, H, z, hg, ex);
-          sgemm(false, false, B, H, H, 1.0f, ex, H, U + 2 * H, GH, 1.0f, z + 2 * H, GH);
-          kernels::gru_before_forward2(acts, B, H, z, hp, hn);
+          sgemm(false, false, nb, 2 * H, H, 1.0f, hg, H, U, GH, 1.0f, z, GH);
+          kernels::gru_before_forward1(acts, nb, H, z, hg, ex);
+          sgemm(false, false, nb, H, H, 1.0f, ex, H, U + 2 * H, GH, 1.0f, z + 2 * H, GH);
+          kernels::gru_before_forward2(acts, nb, H, z, hp, hn);
         }
         break;
     }
@@ -126,18 +138,27 @@ void RecurrentDriver::forward(const Spec& spec, const Weights& w, const float* x
     const float* m = mask ? mask + t * B : nullptr;
     float* yk = spec.return_sequences ? y + k * BH : y;
     const float* y_prev = spec.return_sequences ? (k > 0 ? y + (k - 1) * BH : nullptr) : y;
-    for (int64_t b = 0; b < B; ++b) {
+    const float* hp_all = hs + prev_slot(t) * BH;
+    float* hn_all = hs + next_slot(t) * BH;
+    for (int64_t b = b0; b < b0 + nb; ++b) {
       if (!m || m[b] != 0.0f) {
-        copy_row(yk + b * H, hn + b * H, H);
+        copy_row(yk + b * H, hn_all + b * H, H);
         continue;
       }
-      copy_row(hn + b * H, hp + b * H, H);
+      copy_row(hn_all + b * H, hp_all + b * H, H);
       if (cs) copy_row(cs + next_slot(t) * BH + b * H, cs + prev_slot(t) * BH + b * H, H);
       if (spec.zero_output_for_mask || !y_prev)
         zero_row(yk + b * H, H);
       else if (y_prev != yk)
         copy_row(yk + b * H, y_prev + b * H, H);
     }
+  };
+  const int blocks = row_blocks(B);
+  for (int64_t k = 0; k < T; ++k) {
+    kernels::parallel_for(blocks, [&](int p) {
+      const int64_t b0 = block_begin(B, blocks, p);
+      step_rows(k, b0, block_begin(B, blocks, p + 1) - b0);
+    });
   }
 }
 
@@ -167,17 +188,23 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
   const float* U = w.recurrent_kernel;
   const float* hs = hs_.data();
   const float* cs = kind == CellKind::lstm ? cs_.data() : nullptr;
-  float* dh = dh_.data();
-  float* dc = dc_.data();
-  float* dh_new = dh_new_.data();
-  float* dhd = dhd_.data();
-  float* carry = carry_.data();
-  for (int64_t k = T - 1; k >= 0; --k) {
+  // One step for batch rows [b0, b0 + nb): every row's work is independent of the others.
+  // Row buffers below are [nb, H] (dz, dq: [nb, G·H]).
+  const auto step_rows = [&](int64_t k, int64_t b0, int64_t nb) {
     const int64_t t = time_of_step(k);
-    const float* m = mask_ ? mask_ + t * B : nullptr;
+    const int64_t n = nb * H;
+    float* dh = dh_.data() + b0 * H;
+    float* dc = dc_.data() + b0 * H;
+    float* dc_prev = dc_prev_.data() + b0 * H;
+    float* dh_new = dh_new_.data() + b0 * H;
+    float* dhd = dhd_.data() + b0 * H;
+    float* drh = drh_.data() + b0 * H;
+    float* carry = carry_.data() + b0 * H;
+    const float* m = mask_ ? mask_ + t * B + b0 : nullptr;  // [nb]
     // Gradient reaching this step's output: dy at k (or the last-step dy) plus the carry.
     const float* dyk = spec_.return_sequences ? dy + k * BH : (k == T - 1 ? dy : nullptr);
-    for (int64_t b = 0; b < B; ++b) {
+    if (dyk) dyk += b0 * H;
+    for (int64_t b = 0; b < nb; ++b) {
       float* dn = dh_new + b * H;
       float* cr = carry + b * H;
       const float* dyb = dyk ? dyk + b * H : nullptr;
@@ -193,66 +220,73 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
           for (int64_t j = 0; j < H; ++j) cr[j] += dyb[j];
       }
     }
-    const float* z = gates_.data() + t * B * GH;
-    float* dz = dz_.data() + t * B * GH;
-    const float* hp = hs + prev_slot(t) * BH;
-    const float* hg = recurrent_dropout_ ? hd_.data() + t * BH : hp;
-    const float* ex = extra_.empty() ? nullptr : extra_.data() + t * BH;
+    const float* z = gates_.data() + (t * B + b0) * GH;
+    float* dz = dz_.data() + (t * B + b0) * GH;
+    float* dq = gru_after ? dq_.data() + (t * B + b0) * GH : nullptr;
+    const float* hp = hs + prev_slot(t) * BH + b0 * H;
+    const float* hg = recurrent_dropout_ ? hd_.data() + t * BH + b0 * H : hp;
+    const float* ex = extra_.empty() ? nullptr : extra_.data() + t * BH + b0 * H;
     // dh_prev's direct part (not through U) is written into dh_new's buffer once consumed;
     // dh (running) becomes dh_prev at the end of the step.
     switch (kind) {
       case CellKind::simple:
-        kernels::simple_backward(acts, B, H, z, dh_new, dz);
+        kernels::simple_backward(acts, nb, H, z, dh_new, dz);
         break;
       case CellKind::lstm:
-        kernels::lstm_backward(acts, B, H, z, cs + prev_slot(t) * BH, ex, dh_new, dc, dz,
-                               dc_prev_.data());
+        kernels::lstm_backward(acts, nb, H, z, cs + prev_slot(t) * BH + b0 * H, ex, dh_new, dc,
+                               dz, dc_prev);
         break;
       case CellKind::gru:
         if (gru_after)
-          kernels::gru_after_backward(acts, B, H, z, ex, hp, dh_new, dz, dq_.data() + t * B * GH,
-                                      drh_.data());
+          kernels::gru_after_backward(acts, nb, H, z, ex, hp, dh_new, dz, dq, drh);
         else
-          kernels::gru_before_backward1(acts, B, H, z, hp, dh_new, dz, drh_.data());
+          kernels::gru_before_backward1(acts, nb, H, z, hp, dh_new, dz, drh);
         break;
     }
-    // Direct (non-U) part of dh_prev: GRU z ⊙ dh (in drh_ for now), zero for SimpleRNN/LSTM.
-    float* direct = drh_.data();
-    if (kind != CellKind::gru) zero_row(direct, BH);
+    // Direct (non-U) part of dh_prev: GRU z ⊙ dh (in drh for now), zero for SimpleRNN/LSTM.
+    float* direct = drh;
+    if (kind != CellKind::gru) zero_row(direct, n);
     // Masked rows: no gate gradient; state gradients pass straight through.
     if (m) {
-      for (int64_t b = 0; b < B; ++b) {
+      for (int64_t b = 0; b < nb; ++b) {
         if (m[b] != 0.0f) continue;
         zero_row(dz + b * GH, GH);
-        if (gru_after) zero_row(dq_.data() + t * B * GH + b * GH, GH);
+        if (gru_after) zero_row(dq + b * GH, GH);
         copy_row(direct + b * H, dh + b * H, H);
-        if (kind == CellKind::lstm) copy_row(dc_prev_.data() + b * H, dc + b * H, H);
+        if (kind == CellKind::lstm) copy_row(dc_prev + b * H, dc + b * H, H);
       }
     }
     // dh_prev = direct + (dZ·Uᵀ) [⊙ recurrent-dropout mask].
     switch (kind) {
       case CellKind::simple:
       case CellKind::lstm:
-        sgemm(false, true, B, H, GH, 1.0f, dz, GH, U, GH, 0.0f, dhd, H);
+        sgemm(false, true, nb, H, GH, 1.0f, dz, GH, U, GH, 0.0f, dhd, H);
         break;
       case CellKind::gru:
         if (gru_after) {
-          sgemm(false, true, B, H, GH, 1.0f, dq_.data() + t * B * GH, GH, U, GH, 0.0f, dhd, H);
+          sgemm(false, true, nb, H, GH, 1.0f, dq, GH, U, GH, 0.0f, dhd, H);
         } else {
           // drh = da·U_hᵀ, then dr and dhd += drh ⊙ r, then dhd += [dz, dr]·U_zrᵀ.
-          // `direct` holds dh ⊙ z; keep it in dh_new (free now) while drh_ is reused.
-          copy_row(dh_new, direct, BH);
+          // `direct` holds dh ⊙ z; keep it in dh_new (free now) while drh is reused.
+          copy_row(dh_new, direct, n);
           direct = dh_new;
-          sgemm(false, true, B, H, H, 1.0f, dz + 2 * H, GH, U + 2 * H, GH, 0.0f, drh_.data(), H);
-          zero_row(dhd, BH);
-          kernels::gru_before_backward2(acts, B, H, z, hg, drh_.data(), dz, dhd);
-          sgemm(false, true, B, H, 2 * H, 1.0f, dz, GH, U, GH, 1.0f, dhd, H);
+          sgemm(false, true, nb, H, H, 1.0f, dz + 2 * H, GH, U + 2 * H, GH, 0.0f, drh, H);
+          zero_row(dhd, n);
+          kernels::gru_before_backward2(acts, nb, H, z, hg, drh, dz, dhd);
+          sgemm(false, true, nb, H, 2 * H, 1.0f, dz, GH, U, GH, 1.0f, dhd, H);
         }
         break;
     }
-    for (int64_t i = 0; i < BH; ++i)
-      dh[i] = direct[i] + (recurrent_dropout_ ? dhd[i] * recurrent_dropout_[i] : dhd[i]);
-    if (kind == CellKind::lstm) copy_row(dc, dc_prev_.data(), BH);
+    const float* rd = recurrent_dropout_ ? recurrent_dropout_ + b0 * H : nullptr;
+    for (int64_t i = 0; i < n; ++i) dh[i] = direct[i] + (rd ? dhd[i] * rd[i] : dhd[i]);
+    if (kind == CellKind::lstm) copy_row(dc, dc_prev, n);
+  };
+  const int blocks = row_blocks(B);
+  for (int64_t k = T - 1; k >= 0; --k) {
+    kernels::parallel_for(blocks, [&](int p) {
+      const int64_t b0 = block_begin(B, blocks, p);
+      step_rows(k, b0, block_begin(B, blocks, p + 1) - b0);
+    });
   }
 
   // Parameter and input gradients: GEMMs over all steps.

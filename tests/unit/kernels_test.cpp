@@ -9,17 +9,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "kernels/cells.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/vmath.hpp"
 #include "recur/rng.hpp"
 
@@ -140,6 +144,44 @@ TEST(Sgemm, ThreadPoolWorksInAForkedChild) {
   ASSERT_TRUE(WIFEXITED(status)) << "the child hung or crashed (signal "
                                  << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")";
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's product was wrong";
+}
+
+// parallel_for (src/kernels/parallel.cpp): every part runs exactly once per job, over many
+// back-to-back jobs of varying size (the pool's threads catch some jobs while spinning and
+// sleep through gaps); a parallel_for inside a part runs whole on that thread; two user threads
+// calling at once both finish with every part done.
+TEST(ParallelFor, EveryPartRunsOnceAndNestedCallsRunInline) {
+  std::atomic<int> runs[16];
+  for (int job = 0; job < 3000; ++job) {
+    const int parts = 1 + job % 16;
+    for (auto& r : runs) r.store(0);
+    k::parallel_for(parts, [&](int i) {
+      EXPECT_TRUE(k::in_parallel_for());
+      runs[i].fetch_add(1);
+    });
+    for (int i = 0; i < 16; ++i) ASSERT_EQ(runs[i].load(), i < parts ? 1 : 0) << "job " << job;
+    if (job % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // pool sleeps
+  }
+  EXPECT_FALSE(k::in_parallel_for());
+
+  std::atomic<int> inner{0};
+  k::parallel_for(4, [&](int) {
+    const std::thread::id self = std::this_thread::get_id();
+    k::parallel_for(3, [&](int) {
+      EXPECT_EQ(std::this_thread::get_id(), self);
+      inner.fetch_add(1);
+    });
+  });
+  EXPECT_EQ(inner.load(), 12);
+
+  std::atomic<long> total{0};
+  const auto user = [&] {
+    for (int job = 0; job < 2000; ++job) k::parallel_for(3, [&](int i) { total += i + 1; });
+  };
+  std::thread a(user), b(user);
+  a.join();
+  b.join();
+  EXPECT_EQ(total.load(), 2 * 2000 * 6);
 }
 
 TEST(Sgemm, KZeroScalesCByBeta) {

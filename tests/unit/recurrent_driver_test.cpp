@@ -699,3 +699,62 @@ TEST(RecurrentDriver, GemmSplitAcrossThreadsCallsNoOperatorNew) {
   EXPECT_EQ(g_news.load(), 0);
   EXPECT_FLOAT_EQ(c[0], 0.5f * 0.25f * K);
 }
+
+// ---- Batch rows split across threads ------------------------------------------------------------
+
+TEST(RecurrentDriver, StepsSplitByBatchRowsEqualOneThread) {
+  // With 2+ threads and a batch of 16+ rows, every time step runs as row blocks on the thread
+  // pool (src/layers/recurrent_driver.cpp): each block its own GEMM rows, gate math, mask select
+  // and state gradients. Outputs, final states, weight and input gradients must match a
+  // 1-thread run of every cell (masks with holes and padding, both directions, dropout on both
+  // paths, an odd batch so the blocks differ in size).
+  const int threads = recur::kernels::num_threads();
+  const int64_t T = 7, B = 37, F = 5;
+  for (const CellCase& c : kCells) {
+    for (const bool backwards : {false, true}) {
+      SCOPED_TRACE(std::string(c.name) + (backwards ? " go_backwards" : ""));
+      Sequential model;
+      model.add(make_cell(c, "rnn", {.units = 20, .return_sequences = true,
+                                     .go_backwards = backwards, .dropout = 0.25f,
+                                     .recurrent_dropout = 0.25f}));
+      model.build({T, F}, 7);
+      randomize_weights(model, 8);
+      Rng rng(9);
+      const Tensor x = random_tensor({T, B, F}, rng);
+      Tensor mask({T, B}, 1.0f);
+      for (int64_t b = 0; b < B; b += 3) mask[(T - 1) * B + b] = 0.0f;  // padding
+      for (int64_t b = 1; b < B; b += 5) mask[2 * B + b] = 0.0f;        // holes
+      const Tensor dy = random_tensor({T, B, 20}, rng);
+
+      struct Run {
+        std::vector<float> y, dx, h;
+        std::vector<std::vector<float>> grads;
+      };
+      const auto run = [&](int n) {
+        recur::kernels::set_num_threads(n);
+        Rng drop(10, Rng::kDropout);
+        const Context ctx{.training = true, .rng = &drop};
+        model.zero_grad();
+        const Tensor& y = model.forward(ctx, x, &mask);
+        Run r;
+        r.y.assign(y.data(), y.data() + y.numel());
+        const Tensor& dx = model.backward(ctx, dy);
+        r.dx.assign(dx.data(), dx.data() + dx.numel());
+        const Tensor& h = dynamic_cast<Recurrent&>(model.layer(0)).final_states()[0];
+        r.h.assign(h.data(), h.data() + h.numel());
+        r.grads = grads_of(model);
+        return r;
+      };
+      const Run one = run(1), two = run(2);
+      recur::kernels::set_num_threads(threads);
+      EXPECT_TRUE(near(two.y.data(), one.y.data(), static_cast<int64_t>(one.y.size()), kTol, "y"));
+      EXPECT_TRUE(near(two.h.data(), one.h.data(), static_cast<int64_t>(one.h.size()), kTol, "h"));
+      EXPECT_TRUE(
+          near(two.dx.data(), one.dx.data(), static_cast<int64_t>(one.dx.size()), 1e-5, "dx"));
+      for (std::size_t v = 0; v < one.grads.size(); ++v)
+        EXPECT_TRUE(near(two.grads[v].data(), one.grads[v].data(),
+                         static_cast<int64_t>(one.grads[v].size()), 1e-4,
+                         "gradient " + std::to_string(v)));
+    }
+  }
+}

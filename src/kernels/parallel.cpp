@@ -1,0 +1,199 @@
+// The pool behind parallel_for(). A job is published as one atomic ticket (generation, part
+// count, next unclaimed part); the caller and the pool threads claim parts from it with a
+// compare-and-swap until none is left, and the caller then waits until every claimed part is
+// done. Pool threads spin for kSpin after each job before they go to sleep on a condition
+// variable; the caller spins as long before it sleeps waiting for the parts others claimed.
+#include "kernels/parallel.hpp"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace recur::kernels::detail {
+
+namespace {
+
+// How long a thread spins before it sleeps: longer than the gap between two products of a
+// recurrent step (the step's pointwise gate math, 5-50 us), short enough that an idle pool
+// costs next to nothing. Measured in docs/PERFORMANCE.md ("GEMM thread pool").
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Spins until done() or until kSpin has passed; returns done().
+template <typename Done>
+bool spin_until(const Done& done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
+
+thread_local bool t_in_part = false;
+
+// Runs one part with in_parallel_for() true (restored after: parts may nest).
+inline void run_part(PartCall call, const void* context, int i) {
+  const bool outer = t_in_part;
+  t_in_part = true;
+  call(context, i);
+  t_in_part = outer;
+}
+
+// Ticket layout: generation in the high 32 bits, part count in bits 16-31, next part in 0-15.
+constexpr uint64_t ticket(uint32_t generation, int parts, int next) {
+  return (uint64_t{generation} << 32) | (static_cast<uint64_t>(parts) << 16) |
+         static_cast<uint64_t>(next);
+}
+constexpr int ticket_parts(uint64_t t) { return static_cast<int>((t >> 16) & 0xffff); }
+constexpr int ticket_next(uint64_t t) { return static_cast<int>(t & 0xffff); }
+
+class Pool {
+ public:
+  static constexpr int kMaxParts = 0xffff;
+
+  void run(int parts, PartCall call, const void* context) {
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (!busy.owns_lock() || parts < 2 || parts > kMaxParts) {
+      for (int i = 0; i < parts; ++i) run_part(call, context, i);
+      return;
+    }
+    // Pool threads are created on first need and live for the process (they sleep when idle).
+    while (static_cast<int>(workers_.size()) < parts - 1) {
+      workers_.push_back(std::make_unique<Worker>());
+      Worker* w = workers_.back().get();
+      std::thread(&Pool::work, this, w).detach();
+    }
+
+    // Publish the job: its fields first, then the ticket (release) that makes them visible to
+    // whoever claims a part.
+    call_ = call;
+    context_ = context;
+    parts_ = parts;
+    done_.store(0, std::memory_order_relaxed);
+    ++generation_;
+    ticket_.store(ticket(generation_, parts, 0), std::memory_order_release);
+    for (int i = 0; i < parts - 1; ++i) workers_[i]->posted.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lock(sleep_mu_);
+      sleep_cv_.notify_all();
+    }
+
+    run_parts();
+    const auto all_done = [&] { return done_.load(std::memory_order_acquire) == parts_; };
+    if (!spin_until(all_done)) {
+      std::unique_lock<std::mutex> lock(done_mu_);
+      caller_waiting_.store(true, std::memory_order_seq_cst);
+      done_cv_.wait(lock, all_done);
+      caller_waiting_.store(false, std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  struct Worker {
+    std::atomic<uint32_t> posted{0};  // bumped once per job this worker is asked to join
+  };
+
+  // Claims and runs parts of the current job until none is left unclaimed.
+  void run_parts() {
+    uint64_t t = ticket_.load(std::memory_order_acquire);
+    for (;;) {
+      if (ticket_next(t) >= ticket_parts(t)) return;
+      if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acquire,
+                                         std::memory_order_acquire))
+        continue;  // t now holds the current ticket
+      // Part ticket_next(t) is ours; the job's fields stay put until every part is done.
+      run_part(call_, context_, ticket_next(t));
+      const int parts = ticket_parts(t);
+      if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == parts &&
+          caller_waiting_.load(std::memory_order_seq_cst)) {
+        std::lock_guard<std::mutex> lock(done_mu_);
+        done_cv_.notify_one();
+      }
+      t = ticket_.load(std::memory_order_acquire);
+    }
+  }
+
+  void work(Worker* self) {
+    uint32_t seen = 0;
+    const auto posted = [&] { return self->posted.load(std::memory_order_seq_cst) != seen; };
+    for (;;) {
+      if (!spin_until(posted)) {
+        std::unique_lock<std::mutex> lock(sleep_mu_);
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        sleep_cv_.wait(lock, posted);
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      seen = self->posted.load(std::memory_order_acquire);
+      run_parts();
+    }
+  }
+
+  std::mutex busy_;  // held by the caller for a whole job: one job at a time
+  std::vector<std::unique_ptr<Worker>> workers_;
+
+  // The current job; written by the caller before the ticket is published.
+  PartCall call_ = nullptr;
+  const void* context_ = nullptr;
+  int parts_ = 0;
+  uint32_t generation_ = 0;
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int> done_{0};  // parts finished
+
+  // Sleeping: a waker checks the counter / flag after its own store (both seq_cst), a sleeper
+  // sets it before re-checking under the mutex, so no wake-up is lost.
+  std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
+  std::atomic<int> sleepers_{0};
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::atomic<bool> caller_waiting_{false};
+};
+
+// The pool lives for the whole process (never destroyed: its threads sleep until exit). A child
+// made by fork() has none of the parent's threads, so the child starts a fresh pool and abandons
+// the inherited one (whose workers do not exist there, and whose mutexes another thread may have
+// held at the fork).
+Pool* g_pool = nullptr;
+
+Pool& pool() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    g_pool = new Pool();
+    pthread_atfork(nullptr, nullptr, [] { g_pool = new Pool(); });
+  });
+  return *g_pool;
+}
+
+}  // namespace
+
+void parallel_for_erased(int parts, PartCall call, const void* context) {
+  if (parts <= 0) return;
+  if (parts == 1) {
+    run_part(call, context, 0);
+    return;
+  }
+  pool().run(parts, call, context);
+}
+
+}  // namespace recur::kernels::detail
+
+namespace recur::kernels {
+bool in_parallel_for() { return detail::t_in_part; }
+}  // namespace recur::kernels
