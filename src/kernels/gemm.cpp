@@ -1,7 +1,7 @@
 // sgemm() on oneDNN's dnnl_sgemm (matrix products) and OpenBLAS's sgemv (matrix-vector
 // products), and the thread-count setting both obey.
 //
-// Threads: dnnl_sgemm always runs on one OpenMP thread. With N threads set, a product large
+// Threads: dnnl_sgemm and OpenBLAS always run on one thread. With N threads set, a product large
 // enough is cut into N blocks of C's columns (or rows, when C is tall) and the blocks run at
 // once through parallel_for() (kernels/parallel.hpp), recur's own pool. OpenMP's own threads
 // spin at barriers; on a shared 2-core machine that made a 2-thread run up to 20× slower than a
@@ -36,9 +36,8 @@ int initial_threads() {
 
 int& thread_setting() {
   static int threads = [] {
-    const int n = initial_threads();
-    openblas_set_num_threads(n);
-    return n;
+    openblas_set_num_threads(1);  // recur splits products itself (below)
+    return initial_threads();
   }();
   return threads;
 }
@@ -55,6 +54,49 @@ void dnnl_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
     fail<Error>("dnnl_sgemm failed (status ", static_cast<int>(status), ") for ", m, "x", n, "x",
                 k);
 }
+
+// One row or one column of C is a matrix-vector product: OpenBLAS's sgemm runs it through its
+// blocked GEMM path (about 5× slower at 1×1024×256 than sgemv, docs/PERFORMANCE.md). OpenBLAS
+// is kept on one thread (its idle threads spin on sched_yield and took time from recur's own).
+// beta = 0 must not read C (it may hold garbage): clear it first so sgemv's beta·y cannot meet
+// a NaN.
+void gemv_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                  int64_t ldc) {
+  if (beta == 0.0f) {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = 0.0f;
+  }
+  if (m == 1) {  // c[1, n] = alpha · a[1, k] · op(B)[k, n]; a's elements are lda apart when trans_a
+    const blasint inc_a = trans_a ? static_cast<blasint>(lda) : 1;
+    if (trans_b)  // B stored [n, k]: c = B · a
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(k),
+                  alpha, b, static_cast<blasint>(ldb), a, inc_a, beta, c, 1);
+    else  // B stored [k, n]: c = Bᵀ · a
+      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<blasint>(k), static_cast<blasint>(n),
+                  alpha, b, static_cast<blasint>(ldb), a, inc_a, beta, c, 1);
+  } else {  // c[m, 1] = alpha · op(A)[m, k] · b[k, 1]; b's elements are ldb apart unless trans_b
+    const blasint inc_b = trans_b ? 1 : static_cast<blasint>(ldb);
+    if (trans_a)  // A stored [k, m]: c = Aᵀ · b
+      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<blasint>(k), static_cast<blasint>(m),
+                  alpha, a, static_cast<blasint>(lda), b, inc_b, beta, c,
+                  static_cast<blasint>(ldc));
+    else  // A stored [m, k]: c = A · b
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(m), static_cast<blasint>(k),
+                  alpha, a, static_cast<blasint>(lda), b, inc_b, beta, c,
+                  static_cast<blasint>(ldc));
+  }
+}
+
+// The product on the calling thread.
+void product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+             const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+             int64_t ldc) {
+  if (m == 1 || n == 1)
+    gemv_product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    dnnl_product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
 }  // namespace
 
 int num_threads() { return thread_setting(); }
@@ -62,63 +104,26 @@ int num_threads() { return thread_setting(); }
 void set_num_threads(int n) {
   if (n < 1) fail<InvalidArgument>("thread count must be at least 1, got ", n);
   thread_setting() = n;
-  openblas_set_num_threads(n);
 }
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc) {
   if (m == 0 || n == 0) return;
-  (void)thread_setting();  // applies RECUR_NUM_THREADS before the first call
   if (k == 0) {
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
-  // One row or one column of C is a matrix-vector product: OpenBLAS's sgemm runs it through its
-  // blocked GEMM path (about 5× slower at 1×1024×256 than sgemv, docs/PERFORMANCE.md). beta = 0
-  // must not read C (it may hold garbage): clear it first so sgemv's beta·y cannot meet a NaN.
-  if (m == 1 || n == 1) {
-    // OpenBLAS splits a matrix-vector product over its threads from a few thousand elements on;
-    // at recurrent-step sizes the wake-up costs more than it saves (1×1024×256: 15 µs on one
-    // thread, 29 µs on two), so products below kGemvOneThread multiply-adds run on one thread.
-    constexpr int64_t kGemvOneThread = int64_t{1} << 22;
-    const bool one_thread = thread_setting() > 1 && m * n * k < kGemvOneThread;
-    if (one_thread) openblas_set_num_threads(1);
-    if (beta == 0.0f) {
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = 0.0f;
-    }
-    if (m == 1) {  // c[1, n] = alpha · a[1, k] · op(B)[k, n]; a's elements are lda apart when trans_a
-      const blasint inc_a = trans_a ? static_cast<blasint>(lda) : 1;
-      if (trans_b)  // B stored [n, k]: c = B · a
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(k),
-                    alpha, b, static_cast<blasint>(ldb), a, inc_a, beta, c, 1);
-      else  // B stored [k, n]: c = Bᵀ · a
-        cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<blasint>(k), static_cast<blasint>(n),
-                    alpha, b, static_cast<blasint>(ldb), a, inc_a, beta, c, 1);
-    } else {  // c[m, 1] = alpha · op(A)[m, k] · b[k, 1]; b's elements are ldb apart unless trans_b
-      const blasint inc_b = trans_b ? 1 : static_cast<blasint>(ldb);
-      if (trans_a)  // A stored [k, m]: c = Aᵀ · b
-        cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<blasint>(k), static_cast<blasint>(m),
-                    alpha, a, static_cast<blasint>(lda), b, inc_b, beta, c,
-                    static_cast<blasint>(ldc));
-      else  // A stored [m, k]: c = A · b
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(m), static_cast<blasint>(k),
-                    alpha, a, static_cast<blasint>(lda), b, inc_b, beta, c,
-                    static_cast<blasint>(ldc));
-    }
-    if (one_thread) openblas_set_num_threads(thread_setting());
-    return;
-  }
-  // Blocks of C for the pool: products below kSplitMacs multiply-adds (about 10 µs on one
-  // thread) stay whole; blocks are multiples of 16 columns or rows.
+  // Blocks of C for parallel_for: products below kSplitMacs multiply-adds stay whole; blocks are
+  // multiples of 16 columns or rows. Inside a parallel_for part (the recurrent driver's row
+  // blocks) the product runs whole on that thread.
   constexpr int64_t kSplitMacs = int64_t{1} << 20;
   const int64_t long_side = std::max(m, n);
   const int parts = static_cast<int>(
       std::min<int64_t>(thread_setting(), m * n * k < kSplitMacs ? 1 : long_side / 16));
   if (parts < 2 || in_parallel_for()) {
-    dnnl_product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   const bool split_rows = m > n;
@@ -128,11 +133,11 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     const int64_t count = i == parts - 1 ? long_side - begin : std::min(step, long_side - begin);
     if (count <= 0) return;
     if (split_rows)  // rows [begin, begin + count) of C and op(A)
-      dnnl_product(trans_a, trans_b, count, n, k, alpha, trans_a ? a + begin : a + begin * lda,
-                   lda, b, ldb, beta, c + begin * ldc, ldc);
+      product(trans_a, trans_b, count, n, k, alpha, trans_a ? a + begin : a + begin * lda, lda, b,
+              ldb, beta, c + begin * ldc, ldc);
     else  // columns [begin, begin + count) of C and op(B)
-      dnnl_product(trans_a, trans_b, m, count, k, alpha, a, lda,
-                   trans_b ? b + begin * ldb : b + begin, ldb, beta, c + begin, ldc);
+      product(trans_a, trans_b, m, count, k, alpha, a, lda, trans_b ? b + begin * ldb : b + begin,
+              ldb, beta, c + begin, ldc);
   });
 }
 

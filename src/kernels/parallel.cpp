@@ -1,13 +1,15 @@
-// The pool behind parallel_for(). A job is published as one atomic ticket (generation, part
-// count, next unclaimed part); the caller and the pool threads claim parts from it with a
-// compare-and-swap until none is left, and the caller then waits until every claimed part is
-// done. Pool threads spin for kSpin after each job before they go to sleep on a condition
+// The pool behind parallel_for(). A job is published as one atomic ticket (generation, slot
+// count, a bit per claimed slot); the caller and the pool threads claim slots from it with a
+// compare-and-swap until none is left (each preferring its own: the caller slot 0, pool thread
+// i slot i), and the caller then waits until every claimed slot is done. Pool threads spin for kSpin after each job before they go to sleep on a condition
 // variable; the caller spins as long before it sleeps waiting for the parts others claimed.
 #include "kernels/parallel.hpp"
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -56,47 +58,48 @@ inline void run_part(PartCall call, const void* context, int i) {
   t_in_part = outer;
 }
 
-// Ticket layout: generation in the high 32 bits, part count in bits 16-31, next part in 0-15.
-constexpr uint64_t ticket(uint32_t generation, int parts, int next) {
-  return (uint64_t{generation} << 32) | (static_cast<uint64_t>(parts) << 16) |
-         static_cast<uint64_t>(next);
+// A job runs as up to kMaxSlots slots; slot s runs parts s, s + slots, s + 2·slots, ...
+constexpr int kMaxSlots = 32;
+
+// Ticket layout: generation in bits 40-63, slot count in bits 32-39, claimed slots as a bit mask
+// in bits 0-31.
+constexpr uint64_t ticket(uint32_t generation, int slots) {
+  return (uint64_t{generation & 0xffffff} << 40) | (static_cast<uint64_t>(slots) << 32);
 }
-constexpr int ticket_parts(uint64_t t) { return static_cast<int>((t >> 16) & 0xffff); }
-constexpr int ticket_next(uint64_t t) { return static_cast<int>(t & 0xffff); }
+constexpr int ticket_slots(uint64_t t) { return static_cast<int>((t >> 32) & 0xff); }
 
 class Pool {
  public:
-  static constexpr int kMaxParts = 0xffff;
-
   void run(int parts, PartCall call, const void* context) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock() || parts < 2 || parts > kMaxParts) {
+    if (!busy.owns_lock() || parts < 2) {
       for (int i = 0; i < parts; ++i) run_part(call, context, i);
       return;
     }
+    const int slots = std::min(parts, kMaxSlots);
     // Pool threads are created on first need and live for the process (they sleep when idle).
-    while (static_cast<int>(workers_.size()) < parts - 1) {
+    while (static_cast<int>(workers_.size()) < slots - 1) {
+      const int id = static_cast<int>(workers_.size()) + 1;
       workers_.push_back(std::make_unique<Worker>());
-      Worker* w = workers_.back().get();
-      std::thread(&Pool::work, this, w).detach();
+      std::thread(&Pool::work, this, workers_.back().get(), id).detach();
     }
 
     // Publish the job: its fields first, then the ticket (release) that makes them visible to
-    // whoever claims a part.
+    // whoever claims a slot.
     call_ = call;
     context_ = context;
     parts_ = parts;
     done_.store(0, std::memory_order_relaxed);
     ++generation_;
-    ticket_.store(ticket(generation_, parts, 0), std::memory_order_release);
-    for (int i = 0; i < parts - 1; ++i) workers_[i]->posted.fetch_add(1, std::memory_order_seq_cst);
+    ticket_.store(ticket(generation_, slots), std::memory_order_release);
+    for (int i = 0; i < slots - 1; ++i) workers_[i]->posted.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lock(sleep_mu_);
       sleep_cv_.notify_all();
     }
 
-    run_parts();
-    const auto all_done = [&] { return done_.load(std::memory_order_acquire) == parts_; };
+    run_slots(0);
+    const auto all_done = [&] { return done_.load(std::memory_order_acquire) == slots; };
     if (!spin_until(all_done)) {
       std::unique_lock<std::mutex> lock(done_mu_);
       caller_waiting_.store(true, std::memory_order_seq_cst);
@@ -110,18 +113,25 @@ class Pool {
     std::atomic<uint32_t> posted{0};  // bumped once per job this worker is asked to join
   };
 
-  // Claims and runs parts of the current job until none is left unclaimed.
-  void run_parts() {
+  // Claims and runs slots of the current job until none is left unclaimed; slot `preferred`
+  // first when it is free, so that from one time step to the next the same thread tends to
+  // take the same batch rows (whose states stay in its core's cache).
+  void run_slots(int preferred) {
     uint64_t t = ticket_.load(std::memory_order_acquire);
     for (;;) {
-      if (ticket_next(t) >= ticket_parts(t)) return;
-      if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acquire,
+      const int slots = ticket_slots(t);
+      const uint64_t all = (uint64_t{1} << slots) - 1;
+      const uint64_t free = all & ~t;
+      if (free == 0) return;
+      const int slot = preferred < slots && ((free >> preferred) & 1)
+                           ? preferred
+                           : std::countr_zero(free);
+      if (!ticket_.compare_exchange_weak(t, t | (uint64_t{1} << slot), std::memory_order_acquire,
                                          std::memory_order_acquire))
         continue;  // t now holds the current ticket
-      // Part ticket_next(t) is ours; the job's fields stay put until every part is done.
-      run_part(call_, context_, ticket_next(t));
-      const int parts = ticket_parts(t);
-      if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == parts &&
+      // The slot is ours; the job's fields stay put until every slot is done.
+      for (int part = slot; part < parts_; part += slots) run_part(call_, context_, part);
+      if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == slots &&
           caller_waiting_.load(std::memory_order_seq_cst)) {
         std::lock_guard<std::mutex> lock(done_mu_);
         done_cv_.notify_one();
@@ -130,7 +140,7 @@ class Pool {
     }
   }
 
-  void work(Worker* self) {
+  void work(Worker* self, int id) {
     uint32_t seen = 0;
     const auto posted = [&] { return self->posted.load(std::memory_order_seq_cst) != seen; };
     for (;;) {
@@ -141,7 +151,7 @@ class Pool {
         sleepers_.fetch_sub(1, std::memory_order_relaxed);
       }
       seen = self->posted.load(std::memory_order_acquire);
-      run_parts();
+      run_slots(id);
     }
   }
 
