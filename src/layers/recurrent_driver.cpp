@@ -25,10 +25,22 @@ int row_blocks(int64_t B) {
   return static_cast<int>(std::clamp<int64_t>(B / kMinRows, 1, kernels::num_threads()));
 }
 int64_t block_begin(int64_t B, int blocks, int p) { return B * p / blocks; }
+// Blocks for work over `rows` rows of `row_cost` multiply-adds each: one per thread once the
+// work reaches about 1 M multiply-adds (a few hundred microseconds), else one.
+int parallel_blocks(int64_t rows, int64_t row_cost) {
+  constexpr int64_t kSplitCost = int64_t{1} << 20;
+  if (rows * row_cost < kSplitCost) return 1;
+  return static_cast<int>(std::min<int64_t>(rows, kernels::num_threads()));
+}
 // out[j] += Σ_r m[r, j] over `rows` rows of width n.
+// Column blocks on the threads (each block sums its columns over every row).
 void add_column_sums(const float* m, int64_t rows, int64_t n, float* out) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < n; ++j) out[j] += m[r * n + j];
+  const int blocks = parallel_blocks(n, rows);
+  kernels::parallel_for(blocks, [&](int p) {
+    const int64_t j0 = block_begin(n, blocks, p), j1 = block_begin(n, blocks, p + 1);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = j0; j < j1; ++j) out[j] += m[r * n + j];
+  });
 }
 }  // namespace
 
@@ -66,21 +78,30 @@ void RecurrentDriver::forward(const Spec& spec, const Weights& w, const float* x
   else
     y_.resize({B, H});
 
-  // 1. P = x·W + b_in over all steps.
-  const float* xin = x;
-  if (input_dropout) {
-    xd_.resize({T, B, I});
-    for (int64_t tb = 0; tb < T * B; ++tb) {
-      const float* m = input_dropout + (tb % B) * I;
-      for (int64_t i = 0; i < I; ++i) xd_[tb * I + i] = x[tb * I + i] * m[i];
-    }
-    xin = xd_.data();
-  }
+  // 1. P = x·W + b_in over all steps, as blocks of the T·B rows on the threads (each block
+  //    applies its input dropout, writes its bias rows, then adds its product).
+  if (input_dropout) xd_.resize({T, B, I});
   float* gates = gates_.data();
-  if (w.bias) {
-    for (int64_t tb = 0; tb < T * B; ++tb) copy_row(gates + tb * GH, w.bias, GH);
-  }
-  sgemm(false, false, T * B, GH, I, 1.0f, xin, I, w.kernel, GH, w.bias ? 1.0f : 0.0f, gates, GH);
+  const int64_t rows = T * B;
+  const int projection_blocks = parallel_blocks(rows, GH * I);
+  kernels::parallel_for(projection_blocks, [&](int p) {
+    const int64_t r0 = block_begin(rows, projection_blocks, p);
+    const int64_t nr = block_begin(rows, projection_blocks, p + 1) - r0;
+    const float* xin = x + r0 * I;  // [nr, I]
+    if (input_dropout) {
+      float* xd = xd_.data() + r0 * I;
+      for (int64_t r = 0; r < nr; ++r) {
+        const float* m = input_dropout + ((r0 + r) % B) * I;
+        for (int64_t i = 0; i < I; ++i) xd[r * I + i] = xin[r * I + i] * m[i];
+      }
+      xin = xd;
+    }
+    float* g = gates + r0 * GH;  // [nr, G·H]
+    if (w.bias) {
+      for (int64_t r = 0; r < nr; ++r) copy_row(g + r * GH, w.bias, GH);
+    }
+    sgemm(false, false, nr, GH, I, 1.0f, xin, I, w.kernel, GH, w.bias ? 1.0f : 0.0f, g, GH);
+  });
 
   // 2. The time loop.
   const int64_t init = spec.go_backwards ? T : 0;
