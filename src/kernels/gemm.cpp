@@ -115,13 +115,17 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
-  // Blocks of C for parallel_for: products below kSplitMacs multiply-adds stay whole; blocks are
-  // multiples of 16 columns or rows. Inside a parallel_for part (the recurrent driver's row
-  // blocks) the product runs whole on that thread.
+  // Blocks of C for parallel_for: products below kSplitMacs multiply-adds stay whole (matrix-
+  // vector products from kSplitMacsGemv: they run at memory speed, and split in two each half of
+  // the matrix stays in one core's cache from call to call); blocks are multiples of 16 columns
+  // or rows. Inside a parallel_for part (the recurrent driver's row blocks) the product runs
+  // whole on that thread.
   constexpr int64_t kSplitMacs = int64_t{1} << 20;
+  constexpr int64_t kSplitMacsGemv = int64_t{1} << 17;
   const int64_t long_side = std::max(m, n);
+  const int64_t split_from = m == 1 || n == 1 ? kSplitMacsGemv : kSplitMacs;
   const int parts = static_cast<int>(
-      std::min<int64_t>(thread_setting(), m * n * k < kSplitMacs ? 1 : long_side / 16));
+      std::min<int64_t>(thread_setting(), m * n * k < split_from ? 1 : long_side / 16));
   if (parts < 2 || in_parallel_for()) {
     product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;

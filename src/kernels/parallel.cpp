@@ -195,8 +195,8 @@ Pool& pool() {
 
 void parallel_for_erased(int parts, PartCall call, const void* context) {
   if (parts <= 0) return;
-  if (parts == 1) {
-    run_part(call, context, 0);
+  if (parts == 1) {  // not parallel: products inside may still split
+    call(context, 0);
     return;
   }
   pool().run(parts, call, context);

@@ -156,7 +156,7 @@ TEST(ParallelFor, EveryPartRunsOnceAndNestedCallsRunInline) {
     const int parts = 1 + job % 16;
     for (auto& r : runs) r.store(0);
     k::parallel_for(parts, [&](int i) {
-      EXPECT_TRUE(k::in_parallel_for());
+      EXPECT_EQ(k::in_parallel_for(), parts > 1);
       runs[i].fetch_add(1);
     });
     for (int i = 0; i < 16; ++i) ASSERT_EQ(runs[i].load(), i < parts ? 1 : 0) << "job " << job;
