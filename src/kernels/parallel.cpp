@@ -1,8 +1,9 @@
 // The pool behind parallel_for(). A job is published as one atomic ticket (generation, slot
 // count, a bit per claimed slot); the caller and the pool threads claim slots from it with a
 // compare-and-swap until none is left (each preferring its own: the caller slot 0, pool thread
-// i slot i), and the caller then waits until every claimed slot is done. Pool threads spin for kSpin after each job before they go to sleep on a condition
-// variable; the caller spins as long before it sleeps waiting for the parts others claimed.
+// i slot i), and the caller then waits until every claimed slot is done. Pool threads spin for
+// kSpin after each job before they go to sleep on a condition variable; the caller spins as
+// long before it sleeps waiting for the slots others claimed.
 #include "kernels/parallel.hpp"
 
 #include <pthread.h>
