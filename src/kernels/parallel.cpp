@@ -23,9 +23,9 @@ namespace recur::kernels::detail {
 
 namespace {
 
-// How long a thread spins before it sleeps: longer than the gap between two products of a
-// recurrent step (the step's pointwise gate math, 5-50 us), short enough that an idle pool
-// costs next to nothing. Measured in docs/PERFORMANCE.md ("GEMM thread pool").
+// How long a thread spins before it sleeps: far longer than the gap between two jobs of the
+// time loop (one per step), short enough that an idle pool costs next to nothing. (Under
+// contention 0-100 us measured alike: docs/PERFORMANCE.md, "1 thread and 2 threads".)
 constexpr auto kSpin = std::chrono::microseconds(100);
 
 inline void cpu_relax() {
