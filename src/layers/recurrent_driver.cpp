@@ -32,8 +32,7 @@ int parallel_blocks(int64_t rows, int64_t row_cost) {
   if (rows * row_cost < kSplitCost) return 1;
   return static_cast<int>(std::min<int64_t>(rows, kernels::num_threads()));
 }
-// out[j] += Σ_r m[r, j] over `rows` rows of width n.
-// Column blocks on the threads (each block sums its columns over every row).
+// out[j] += Σ_r m[r, j] over `rows` rows of width n, in column blocks on the threads.
 void add_column_sums(const float* m, int64_t rows, int64_t n, float* out) {
   const int blocks = parallel_blocks(n, rows);
   kernels::parallel_for(blocks, [&](int p) {

@@ -15,6 +15,9 @@
 // (forward) or t+1 (go_backwards), so the h_prev of all steps is one contiguous [T·B, H] block.
 // All buffers are members sized by the first call for a (T, B) and reused afterwards:
 // no allocation inside the time loop, none at all for a repeated shape.
+// Threads: a step's work for one batch row never reads another row, so with 16+ rows each step
+// runs as row blocks on kernels::parallel_for (one per thread); the products over all steps
+// split inside sgemm().
 #pragma once
 
 #include <cstdint>
