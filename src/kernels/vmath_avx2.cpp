@@ -1,5 +1,7 @@
-// AVX2 + FMA activations: 8 floats per iteration through SLEEF (expf/tanhf, 1.0-ULP variants),
-// the scalar reference for the tail. This file is compiled with -mavx2 -mfma (CMakeLists.txt).
+// AVX2 + FMA activations: 8 floats per iteration through SLEEF (expf 1.0-ULP, tanhf 3.5-ULP),
+// the scalar reference for the tail. tanhf's 3.5-ULP variant takes 5.1 ns per 8 floats where the
+// 1.0-ULP one takes 16.4 (LSTM inference M +10 %, docs/PERFORMANCE.md); it stays within 4 ulp of
+// std::tanh (tests/unit/kernels_test.cpp). This file is compiled with -mavx2 -mfma (CMakeLists.txt).
 #include "kernels/vmath_avx2.hpp"
 
 #include <immintrin.h>
@@ -36,7 +38,7 @@ void activation_forward(Activation a, const float* x, float* y, int64_t n) {
       activation_forward_ref(a, x, y, n);
       return;
     case Activation::tanh:
-      forward_blocks(a, x, y, n, [](__m256 v) { return Sleef_tanhf8_u10avx2(v); });
+      forward_blocks(a, x, y, n, [](__m256 v) { return Sleef_tanhf8_u35avx2(v); });
       return;
     case Activation::sigmoid:
       forward_blocks(a, x, y, n, [&](__m256 v) {
