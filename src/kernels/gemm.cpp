@@ -1,5 +1,5 @@
-// sgemm() on oneDNN's dnnl_sgemm (matrix products) and OpenBLAS's sgemv (matrix-vector
-// products), and the thread-count setting both obey.
+// sgemm() on oneDNN's dnnl_sgemm (matrix products) and OpenBLAS's sgemv (the matrix-vector
+// products it runs faster), and the thread-count setting both obey.
 //
 // Threads: dnnl_sgemm and OpenBLAS always run on one thread. With N threads set, a product large
 // enough is cut into N blocks of C's columns (or rows, when C is tall) and the blocks run at
@@ -55,8 +55,10 @@ void dnnl_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                 k);
 }
 
-// One row or one column of C is a matrix-vector product: OpenBLAS's sgemm runs it through its
-// blocked GEMM path (about 5× slower at 1×1024×256 than sgemv, docs/PERFORMANCE.md). OpenBLAS
+// A matrix-vector product that dnnl_sgemm runs no faster: one column of C, or one row with B
+// transposed (OpenBLAS's sgemm would take its blocked GEMM path, about 5× slower at 1×1024×256
+// than sgemv, docs/PERFORMANCE.md; one row with B as stored goes to dnnl_sgemm, 8.7 µs there
+// against sgemv's 12.2 at 1×1024×256, the streaming step's recurrent product). OpenBLAS
 // is kept on one thread (its idle threads spin on sched_yield and took time from recur's own).
 // beta = 0 must not read C (it may hold garbage): clear it first so sgemv's beta·y cannot meet
 // a NaN.
@@ -92,7 +94,7 @@ void gemv_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 void product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
              const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
              int64_t ldc) {
-  if (m == 1 || n == 1)
+  if ((m == 1 && trans_b) || n == 1)
     gemv_product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else
     dnnl_product(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
