@@ -147,6 +147,14 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   });
 }
 
+void transpose(int64_t rows, int64_t cols, const float* a, int64_t lda, float* b, int64_t ldb) {
+  if (rows == 0 || cols == 0) return;
+  thread_setting();  // OpenBLAS on one thread first
+  cblas_somatcopy(CblasRowMajor, CblasTrans, static_cast<blasint>(rows),
+                  static_cast<blasint>(cols), 1.0f, a, static_cast<blasint>(lda), b,
+                  static_cast<blasint>(ldb));
+}
+
 void sgemm_ref(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                int64_t ldc) {

@@ -18,6 +18,10 @@ void sgemm_ref(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                int64_t ldc);
 
+// b[cols, rows] = aᵀ for a stored [rows, cols] (lda >= cols, ldb >= rows): OpenBLAS's
+// somatcopy. Lets a product read a matrix in the layout dnnl_sgemm runs fastest.
+void transpose(int64_t rows, int64_t cols, const float* a, int64_t lda, float* b, int64_t ldb);
+
 // Threads used by the GEMM backend: RECUR_NUM_THREADS, else all cores. set_num_threads(n)
 // overrides it (n >= 1).
 int num_threads();

@@ -93,6 +93,7 @@ class RecurrentDriver {
   Tensor y_;      // [T, B, H] or [B, H]
 
   // Backward.
+  Tensor ut_;     // [G·H, H]      Uᵀ, for dh = dZ·Uᵀ as an N,N product
   Tensor dz_;     // [T, B, G·H]   gradients w.r.t. the gate pre-activations (input side)
   Tensor dq_;     // [T, B, 3H]    GRU reset_after: gradients w.r.t. h_prev·U + b_rec
   Tensor dh_, dc_;        // [B, H] running state gradients (after the loop: w.r.t. h0, c0)
