@@ -204,6 +204,12 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
   if (d_final_h) copy_row(dh_.data(), d_final_h, BH); else dh_.fill(0.0f);
   if (d_final_c) copy_row(dc_.data(), d_final_c, BH); else dc_.fill(0.0f);
   carry_.fill(0.0f);
+  // Bias gradients accumulate per batch row while each step's dz is still in cache; rows are
+  // summed once after the loop (the order of every sum is the same for any thread count).
+  if (w.d_bias) {
+    bias_rows_.resize({gru_after ? 2 : 1, B, GH});
+    bias_rows_.fill(0.0f);
+  }
 
   // Uᵀ [G·H, H], once per pass: dnnl_sgemm runs dh = dZ·Uᵀ about twice as fast as N,N on this
   // copy than as N,T on U (94 → 183 GFLOP/s at 32×256×1024, docs/PERFORMANCE.md). Column block
@@ -305,6 +311,14 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
     const float* rd = recurrent_dropout_ ? recurrent_dropout_ + b0 * H : nullptr;
     for (int64_t i = 0; i < n; ++i) dh[i] = direct[i] + (rd ? dhd[i] * rd[i] : dhd[i]);
     if (kind == CellKind::lstm) copy_row(dc, dc_prev, n);
+    if (w.d_bias) {
+      float* acc = bias_rows_.data() + b0 * GH;  // [nb, G·H]
+      for (int64_t i = 0; i < nb * GH; ++i) acc[i] += dz[i];
+      if (gru_after) {
+        float* acc_q = bias_rows_.data() + (B + b0) * GH;  // [nb, G·H]
+        for (int64_t i = 0; i < nb * GH; ++i) acc_q[i] += dq[i];
+      }
+    }
   };
   const int blocks = row_blocks(B);
   for (int64_t k = T - 1; k >= 0; --k) {
@@ -332,8 +346,8 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
     sgemm(true, false, H, GH, T * B, 1.0f, h_prev_all, H, dz, GH, 1.0f, w.d_recurrent_kernel, GH);
   }
   if (w.d_bias) {
-    add_column_sums(dz, T * B, GH, w.d_bias);
-    if (gru_after) add_column_sums(dq_.data(), T * B, GH, w.d_bias + GH);
+    add_column_sums(bias_rows_.data(), B, GH, w.d_bias);
+    if (gru_after) add_column_sums(bias_rows_.data() + B * GH, B, GH, w.d_bias + GH);
   }
   if (!input_grad) return;
   sgemm(false, true, T * B, I, GH, 1.0f, dz, GH, w.kernel, GH, 0.0f, dx_.data(), I);

@@ -102,6 +102,7 @@ class RecurrentDriver {
   Tensor dhd_, drh_;      // [B, H] gradient w.r.t. the GEMM input h, GRU d(r ⊙ hd)
   Tensor carry_;          // [B, H] output gradient carried through masked steps
   Tensor dx_;             // [T, B, I]
+  Tensor bias_rows_;      // [1 or 2, B, G·H] bias gradient per batch row (GRU reset_after: 2)
 };
 
 }  // namespace recur
