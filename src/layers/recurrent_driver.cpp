@@ -191,8 +191,14 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
   const bool gru_after = kind == CellKind::gru && spec_.reset_after;
   const bool gru_before = kind == CellKind::gru && !spec_.reset_after;
 
-  dz_.resize({T, B, GH});
-  if (gru_after) dq_.resize({T, B, GH});
+  // dZ is kept for one chunk of Tc time steps (time t in slot t mod Tc); once a chunk is
+  // complete its weight and input gradients are taken as GEMMs over its Tc·B ≈ kChunkRows rows:
+  // few enough that dZ stays in cache and memory stays small, enough for full GEMM speed.
+  constexpr int64_t kChunkRows = 1024;
+  const int64_t Tc = std::clamp<int64_t>((kChunkRows + B - 1) / std::max<int64_t>(B, 1), 1,
+                                         std::max<int64_t>(T, 1));
+  dz_.resize({Tc, B, GH});
+  if (gru_after) dq_.resize({Tc, B, GH});
   dh_.resize({B, H});
   dc_.resize({B, H});
   dc_prev_.resize({B, H});
@@ -252,8 +258,8 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
       }
     }
     const float* z = gates_.data() + (t * B + b0) * GH;
-    float* dz = dz_.data() + (t * B + b0) * GH;
-    float* dq = gru_after ? dq_.data() + (t * B + b0) * GH : nullptr;
+    float* dz = dz_.data() + (t % Tc * B + b0) * GH;
+    float* dq = gru_after ? dq_.data() + (t % Tc * B + b0) * GH : nullptr;
     const float* hp = hs + prev_slot(t) * BH + b0 * H;
     const float* hg = recurrent_dropout_ ? hd_.data() + t * BH + b0 * H : hp;
     const float* ex = extra_.empty() ? nullptr : extra_.data() + t * BH + b0 * H;
@@ -320,42 +326,51 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
       }
     }
   };
+  // Weight and input gradients of time steps [t0, t0 + nt), a complete chunk (dZ slots 0..nt).
+  const float* h_prev_all =
+      recurrent_dropout_ ? hd_.data() : hs + (spec_.go_backwards ? BH : 0);  // [T·B, H]
+  const auto chunk_grads = [&](int64_t t0, int64_t nt) {
+    const int64_t rows = nt * B;
+    const float* dz = dz_.data();                                           // [rows, G·H]
+    const float* xin = (input_dropout_ ? xd_.data() : x_) + t0 * B * I;    // [rows, I]
+    const float* h_prev = h_prev_all + t0 * BH;                            // [rows, H]
+    sgemm(true, false, I, GH, rows, 1.0f, xin, I, dz, GH, 1.0f, w.d_kernel, GH);
+    if (gru_after) {
+      sgemm(true, false, H, GH, rows, 1.0f, h_prev, H, dq_.data(), GH, 1.0f,
+            w.d_recurrent_kernel, GH);
+    } else if (gru_before) {
+      sgemm(true, false, H, 2 * H, rows, 1.0f, h_prev, H, dz, GH, 1.0f, w.d_recurrent_kernel,
+            GH);
+      sgemm(true, false, H, H, rows, 1.0f, extra_.data() + t0 * BH, H, dz + 2 * H, GH, 1.0f,
+            w.d_recurrent_kernel + 2 * H, GH);
+    } else {
+      sgemm(true, false, H, GH, rows, 1.0f, h_prev, H, dz, GH, 1.0f, w.d_recurrent_kernel, GH);
+    }
+    if (!input_grad) return;
+    float* dx = dx_.data() + t0 * B * I;  // [rows, I]
+    sgemm(false, true, rows, I, GH, 1.0f, dz, GH, w.kernel, GH, 0.0f, dx, I);
+    if (input_dropout_) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* m = input_dropout_ + (r % B) * I;
+        for (int64_t i = 0; i < I; ++i) dx[r * I + i] *= m[i];
+      }
+    }
+  };
+
   const int blocks = row_blocks(B);
   for (int64_t k = T - 1; k >= 0; --k) {
     kernels::parallel_for(blocks, [&](int p) {
       const int64_t b0 = block_begin(B, blocks, p);
       step_rows(k, b0, block_begin(B, blocks, p + 1) - b0);
     });
-  }
-
-  // Parameter and input gradients: GEMMs over all steps.
-  const float* xin = input_dropout_ ? xd_.data() : x_;
-  const float* dz = dz_.data();
-  const float* h_prev_all =
-      recurrent_dropout_ ? hd_.data() : hs + (spec_.go_backwards ? BH : 0);  // [T·B, H]
-  sgemm(true, false, I, GH, T * B, 1.0f, xin, I, dz, GH, 1.0f, w.d_kernel, GH);
-  if (gru_after) {
-    sgemm(true, false, H, GH, T * B, 1.0f, h_prev_all, H, dq_.data(), GH, 1.0f,
-          w.d_recurrent_kernel, GH);
-  } else if (gru_before) {
-    sgemm(true, false, H, 2 * H, T * B, 1.0f, h_prev_all, H, dz, GH, 1.0f, w.d_recurrent_kernel,
-          GH);
-    sgemm(true, false, H, H, T * B, 1.0f, extra_.data(), H, dz + 2 * H, GH, 1.0f,
-          w.d_recurrent_kernel + 2 * H, GH);
-  } else {
-    sgemm(true, false, H, GH, T * B, 1.0f, h_prev_all, H, dz, GH, 1.0f, w.d_recurrent_kernel, GH);
+    // The chunk holding t is complete after its last step in backward order (time runs down,
+    // or up when the layer goes backwards).
+    const int64_t t = time_of_step(k), t0 = t / Tc * Tc, t1 = std::min(T, t0 + Tc);
+    if (t == (spec_.go_backwards ? t1 - 1 : t0)) chunk_grads(t0, t1 - t0);
   }
   if (w.d_bias) {
     add_column_sums(bias_rows_.data(), B, GH, w.d_bias);
     if (gru_after) add_column_sums(bias_rows_.data() + B * GH, B, GH, w.d_bias + GH);
-  }
-  if (!input_grad) return;
-  sgemm(false, true, T * B, I, GH, 1.0f, dz, GH, w.kernel, GH, 0.0f, dx_.data(), I);
-  if (input_dropout_) {
-    for (int64_t tb = 0; tb < T * B; ++tb) {
-      const float* m = input_dropout_ + (tb % B) * I;
-      for (int64_t i = 0; i < I; ++i) dx_[tb * I + i] *= m[i];
-    }
   }
 }
 

@@ -94,8 +94,9 @@ class RecurrentDriver {
 
   // Backward.
   Tensor ut_;     // [G·H, H]      Uᵀ, for dh = dZ·Uᵀ as an N,N product
-  Tensor dz_;     // [T, B, G·H]   gradients w.r.t. the gate pre-activations (input side)
-  Tensor dq_;     // [T, B, 3H]    GRU reset_after: gradients w.r.t. h_prev·U + b_rec
+  Tensor dz_;     // [Tc, B, G·H]  gradients w.r.t. the gate pre-activations (input side), one
+                  //               chunk of Tc time steps (backward() says how many)
+  Tensor dq_;     // [Tc, B, 3H]   GRU reset_after: gradients w.r.t. h_prev·U + b_rec
   Tensor dh_, dc_;        // [B, H] running state gradients (after the loop: w.r.t. h0, c0)
   Tensor dc_prev_;        // [B, H] LSTM: the step's dc_{t-1} before it becomes dc_
   Tensor dh_new_;         // [B, H] gradient into the step's new state

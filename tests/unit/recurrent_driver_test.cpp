@@ -758,3 +758,61 @@ TEST(RecurrentDriver, StepsSplitByBatchRowsEqualOneThread) {
     }
   }
 }
+
+TEST(RecurrentDriver, WeightGradientsTakenInChunksEqualTheSumOverSingleRows) {
+  // backward() keeps dZ for one chunk of about 1024 rows (Tc = ceil(1024 / B) time steps) and
+  // takes the weight and input gradients chunk by chunk. With B = 37 and T = 60 that is chunks
+  // of 28, 28 and 4 steps; a batch of one row runs all 60 steps as one chunk. Rows are
+  // independent, so the batch's weight gradients must equal the sum of its rows' own, and its
+  // input gradient each row's own (every cell, both directions, masks with holes and padding).
+  const int64_t T = 60, B = 37, F = 5, U = 6;
+  for (const CellCase& c : kCells) {
+    for (const bool backwards : {false, true}) {
+      SCOPED_TRACE(std::string(c.name) + (backwards ? " go_backwards" : ""));
+      Sequential model;
+      model.add(make_cell(c, "rnn", {.units = U, .return_sequences = true,
+                                     .go_backwards = backwards}));
+      model.build({T, F}, 7);
+      randomize_weights(model, 8);
+      Rng rng(9);
+      const Tensor x = random_tensor({T, B, F}, rng);
+      Tensor mask({T, B}, 1.0f);
+      for (int64_t b = 0; b < B; b += 3) mask[(T - 1) * B + b] = 0.0f;  // padding
+      for (int64_t b = 1; b < B; b += 5) mask[30 * B + b] = 0.0f;       // holes
+      const Tensor dy = random_tensor({T, B, U}, rng);
+      const Context ctx{.training = true};
+
+      model.zero_grad();
+      model.forward(ctx, x, &mask);
+      const Tensor dx = model.backward(ctx, dy);
+      const std::vector<std::vector<float>> batch = grads_of(model);
+
+      std::vector<std::vector<float>> summed;
+      Tensor xb({T, 1, F}), mb({T, 1}), dyb({T, 1, U});
+      for (int64_t b = 0; b < B; ++b) {
+        for (int64_t t = 0; t < T; ++t) {
+          std::copy_n(x.data() + (t * B + b) * F, F, xb.data() + t * F);
+          std::copy_n(dy.data() + (t * B + b) * U, U, dyb.data() + t * U);
+          mb[t] = mask[t * B + b];
+        }
+        model.zero_grad();
+        model.forward(ctx, xb, &mb);
+        const Tensor& dxb = model.backward(ctx, dyb);
+        for (int64_t t = 0; t < T; ++t)
+          ASSERT_TRUE(near(dxb.data() + t * F, dx.data() + (t * B + b) * F, F, 1e-5,
+                           "dx row " + std::to_string(b) + " step " + std::to_string(t)));
+        const std::vector<std::vector<float>> row = grads_of(model);
+        if (summed.empty()) summed.assign(row.size(), {});
+        for (std::size_t v = 0; v < row.size(); ++v) {
+          summed[v].resize(row[v].size(), 0.0f);
+          for (std::size_t i = 0; i < row[v].size(); ++i) summed[v][i] += row[v][i];
+        }
+      }
+      ASSERT_EQ(summed.size(), batch.size());
+      for (std::size_t v = 0; v < batch.size(); ++v)
+        EXPECT_TRUE(near(summed[v].data(), batch[v].data(),
+                         static_cast<int64_t>(batch[v].size()), 1e-3,  // sums of 2,220 terms
+                         "gradient " + std::to_string(v)));
+    }
+  }
+}
