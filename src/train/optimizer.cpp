@@ -24,6 +24,8 @@
 #include <string>
 #include <utility>
 
+#include "kernels/gemm.hpp"
+#include "kernels/parallel.hpp"
 #include "recur/error.hpp"
 
 namespace recur {
@@ -158,7 +160,18 @@ std::string validate_options(const OptimizerOptions& o) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The optimizers. Each update() is one pass over a variable's flat value/grad/slot arrays.
+// The optimizers. Each update() is one pass over a variable's flat value/grad/slot arrays, in
+// one block per thread for large variables (every element on its own: the split changes
+// nothing in the result).
+
+namespace {
+template <typename Body>  // body(i0, i1) updates elements [i0, i1)
+void for_blocks(int64_t n, const Body& body) {
+  constexpr int64_t kSplitElements = int64_t{1} << 16;
+  const int blocks = n < kSplitElements ? 1 : kernels::num_threads();
+  kernels::parallel_for(blocks, [&](int k) { body(n * k / blocks, n * (k + 1) / blocks); });
+}
+}  // namespace
 
 class Sgd final : public Optimizer {
  public:
@@ -179,17 +192,21 @@ class Sgd final : public Optimizer {
     const int64_t n = v.value.numel();
     const float lr_f = static_cast<float>(lr);
     if (mu_ == 0.0f) {
-      for (int64_t i = 0; i < n; ++i) p[i] -= lr_f * (grad[i] + wd_ * p[i]);
+      for_blocks(n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) p[i] -= lr_f * (grad[i] + wd_ * p[i]);
+      });
       return;
     }
     // b starts at zero, so the first step gives b = g as in PyTorch.
     float* b = slot[0].data();
     const bool nesterov = options().nesterov;
-    for (int64_t i = 0; i < n; ++i) {
-      const float g = grad[i] + wd_ * p[i];
-      b[i] = b[i] * mu_ + g;
-      p[i] -= lr_f * (nesterov ? g + mu_ * b[i] : b[i]);
-    }
+    for_blocks(n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const float g = grad[i] + wd_ * p[i];
+        b[i] = b[i] * mu_ + g;
+        p[i] -= lr_f * (nesterov ? g + mu_ * b[i] : b[i]);
+      }
+    });
   }
 
  private:
@@ -228,15 +245,17 @@ class Adam final : public Optimizer {
     const float b2 = static_cast<float>(b2_), one_minus_b2 = static_cast<float>(1.0 - b2_);
     const float decay = static_cast<float>(decoupled_ ? 1.0 - lr * wd_ : 1.0);
     const float l2 = static_cast<float>(decoupled_ ? 0.0 : wd_);
-    for (int64_t i = 0; i < n; ++i) {
-      p[i] *= decay;  // 1 unless AdamW
-      const float g = grad[i] + l2 * p[i];
-      m[i] = m[i] * b1 + one_minus_b1 * g;
-      s[i] = s[i] * b2 + one_minus_b2 * g * g;
-      if (amsgrad_) s_max[i] = std::max(s_max[i], s[i]);
-      const float denom = std::sqrt(s_max[i]) / bias2_sqrt + eps_;
-      p[i] -= step_size * (m[i] / denom);
-    }
+    for_blocks(n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        p[i] *= decay;  // 1 unless AdamW
+        const float g = grad[i] + l2 * p[i];
+        m[i] = m[i] * b1 + one_minus_b1 * g;
+        s[i] = s[i] * b2 + one_minus_b2 * g * g;
+        if (amsgrad_) s_max[i] = std::max(s_max[i], s[i]);
+        const float denom = std::sqrt(s_max[i]) / bias2_sqrt + eps_;
+        p[i] -= step_size * (m[i] / denom);
+      }
+    });
   }
 
  private:
@@ -273,23 +292,25 @@ class RmsProp final : public Optimizer {
     float* ga = centered_ ? slot[1].data() : nullptr;
     float* b = mu_ > 0.0f ? slot[centered_ ? 2 : 1].data() : nullptr;
     const float lr_f = static_cast<float>(lr);
-    for (int64_t i = 0; i < n; ++i) {
-      const float g = grad[i] + wd_ * p[i];
-      sq[i] = sq[i] * rho_ + one_minus_rho_ * g * g;
-      float d;
-      if (centered_) {
-        ga[i] = ga[i] * rho_ + one_minus_rho_ * g;
-        d = std::sqrt(sq[i] - ga[i] * ga[i]) + eps_;
-      } else {
-        d = std::sqrt(sq[i]) + eps_;
+    for_blocks(n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const float g = grad[i] + wd_ * p[i];
+        sq[i] = sq[i] * rho_ + one_minus_rho_ * g * g;
+        float d;
+        if (centered_) {
+          ga[i] = ga[i] * rho_ + one_minus_rho_ * g;
+          d = std::sqrt(sq[i] - ga[i] * ga[i]) + eps_;
+        } else {
+          d = std::sqrt(sq[i]) + eps_;
+        }
+        if (b) {
+          b[i] = b[i] * mu_ + g / d;
+          p[i] -= lr_f * b[i];
+        } else {
+          p[i] -= lr_f * (g / d);
+        }
       }
-      if (b) {
-        b[i] = b[i] * mu_ + g / d;
-        p[i] -= lr_f * b[i];
-      } else {
-        p[i] -= lr_f * (g / d);
-      }
-    }
+    });
   }
 
  private:
@@ -315,11 +336,13 @@ class Adagrad final : public Optimizer {
     const int64_t n = v.value.numel();
     float* sum = slot[0].data();
     const float lr_f = static_cast<float>(lr);  // PyTorch's lr_decay is 0
-    for (int64_t i = 0; i < n; ++i) {
-      const float g = grad[i] + wd_ * p[i];
-      sum[i] += g * g;
-      p[i] -= lr_f * (g / (std::sqrt(sum[i]) + eps_));
-    }
+    for_blocks(n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const float g = grad[i] + wd_ * p[i];
+        sum[i] += g * g;
+        p[i] -= lr_f * (g / (std::sqrt(sum[i]) + eps_));
+      }
+    });
   }
 
  private:
