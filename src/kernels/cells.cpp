@@ -2,6 +2,7 @@
 // docs/NUMERICS.md). Rows are independent; each row's gate blocks stay in L1 while a step runs.
 #include "kernels/cells.hpp"
 
+#include "kernels/cells_avx2.hpp"
 #include "kernels/vmath.hpp"
 
 namespace recur::kernels {
@@ -48,6 +49,10 @@ void lstm_backward(CellActivations a, int64_t B, int64_t H, const float* gates,
                    const float* c_prev, const float* tc, const float* dh, const float* dc,
                    float* dz, float* dc_prev) {
   // dc may alias dc_prev.
+  if (a.act == Activation::tanh && a.rec == Activation::sigmoid && vmath_uses_avx2()) {
+    avx2::lstm_backward_tanh_sigmoid(B, H, gates, c_prev, tc, dh, dc, dz, dc_prev);
+    return;
+  }
   for (int64_t b = 0; b < B; ++b) {
     const float* i_t = gates + b * 4 * H;
     const float* f_t = i_t + H;
