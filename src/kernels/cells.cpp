@@ -109,6 +109,10 @@ void gru_after_forward(CellActivations a, int64_t B, int64_t H, float* gates, co
 void gru_after_backward(CellActivations a, int64_t B, int64_t H, const float* gates,
                         const float* qh, const float* h_prev, const float* dh, float* dp,
                         float* dq, float* dh_prev) {
+  if (a.act == Activation::tanh && a.rec == Activation::sigmoid && vmath_uses_avx2()) {
+    avx2::gru_after_backward_tanh_sigmoid(B, H, gates, qh, h_prev, dh, dp, dq, dh_prev);
+    return;
+  }
   for (int64_t b = 0; b < B; ++b) {
     const float* z_t = gates + b * 3 * H;
     const float* r_t = z_t + H;

@@ -1,8 +1,9 @@
-// The LSTM backward step for tanh / sigmoid in one pass per row: each unit's terms (cells.hpp)
-// computed together, with the derivatives taken from the saved outputs (tanh' = 1 - y²,
-// sigmoid' = y (1 - y)), where the general path makes nine passes over the row. A plain loop
-// the compiler vectorizes with AVX2 + FMA (this file is compiled with -mavx2 -mfma,
-// CMakeLists.txt). (The forward fused the same way measured slower: docs/PERFORMANCE.md.)
+// The LSTM and GRU (reset_after) backward steps for tanh / sigmoid in one pass per row: each
+// unit's terms (cells.hpp) computed together, with the derivatives taken from the saved outputs
+// (tanh' = 1 - y², sigmoid' = y (1 - y)), where the general path makes nine (LSTM) or eight
+// (GRU) passes over the row. Plain loops the compiler vectorizes with AVX2 + FMA (this file is
+// compiled with -mavx2 -mfma, CMakeLists.txt). (The LSTM forward fused the same way measured
+// slower: docs/PERFORMANCE.md.)
 #include "kernels/cells_avx2.hpp"
 
 namespace recur::kernels::avx2 {
@@ -33,6 +34,40 @@ void lstm_backward_tanh_sigmoid(int64_t B, int64_t H, const float* gates, const 
       df[j] = dct * cp[j] * (f * (1.0f - f));
       dg[j] = dct * i * (1.0f - g * g);
       dc_out[j] = dct * f;
+    }
+  }
+}
+
+void gru_after_backward_tanh_sigmoid(int64_t B, int64_t H, const float* gates, const float* qh,
+                                     const float* h_prev, const float* dh, float* dp, float* dq,
+                                     float* dh_prev) {
+  for (int64_t b = 0; b < B; ++b) {
+    const float* z_t = gates + b * 3 * H;
+    const float* r_t = z_t + H;
+    const float* hc_t = z_t + 2 * H;
+    const float* hp = h_prev + b * H;
+    const float* dh_t = dh + b * H;
+    const float* qh_t = qh + b * H;
+    float* dp_z = dp + b * 3 * H;
+    float* dp_r = dp_z + H;
+    float* dp_a = dp_z + 2 * H;
+    float* dq_z = dq + b * 3 * H;
+    float* dq_r = dq_z + H;
+    float* dq_a = dq_z + 2 * H;
+    float* dhp = dh_prev + b * H;
+#pragma GCC ivdep
+    for (int64_t j = 0; j < H; ++j) {
+      const float z = z_t[j], r = r_t[j], hc = hc_t[j], d = dh_t[j];
+      const float da = d * (1.0f - z) * (1.0f - hc * hc);
+      const float dz = d * (hp[j] - hc) * (z * (1.0f - z));
+      const float dr = da * qh_t[j] * (r * (1.0f - r));
+      dp_z[j] = dz;
+      dp_r[j] = dr;
+      dp_a[j] = da;
+      dq_z[j] = dz;
+      dq_r[j] = dr;
+      dq_a[j] = da * r;
+      dhp[j] = d * z;
     }
   }
 }

@@ -9,4 +9,8 @@ namespace recur::kernels::avx2 {
 void lstm_backward_tanh_sigmoid(int64_t B, int64_t H, const float* gates, const float* c_prev,
                                 const float* tc, const float* dh, const float* dc, float* dz,
                                 float* dc_prev);
+// gru_after_backward for act = tanh, rec = sigmoid (PyTorch's GRU, Keras's with reset_after).
+void gru_after_backward_tanh_sigmoid(int64_t B, int64_t H, const float* gates, const float* qh,
+                                     const float* h_prev, const float* dh, float* dp, float* dq,
+                                     float* dh_prev);
 }  // namespace recur::kernels::avx2
