@@ -218,8 +218,8 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
   }
 
   // Uᵀ [G·H, H], once per pass: dnnl_sgemm runs dh = dZ·Uᵀ about twice as fast as N,N on this
-  // copy than as N,T on U (94 → 183 GFLOP/s at 32×256×1024, docs/PERFORMANCE.md). Column block
-  // [c0, c1) of U is then row block [c0, c1) of Ut.
+  // copy as it does as N,T on U (94 → 183 GFLOP/s at 32×256×1024, docs/PERFORMANCE.md). Column
+  // block [c0, c1) of U is then row block [c0, c1) of Ut.
   ut_.resize({GH, H});
   kernels::transpose(H, GH, w.recurrent_kernel, GH, ut_.data(), H);
   const float* Ut = ut_.data();
