@@ -8,15 +8,17 @@
 //        h_t = m ⊙ h_new + (1 - m) ⊙ h_{t-1} (and c).
 // Backward (reverse processing order):
 //   per step: the cell's pointwise backward turns dh (+ dc) into dZ, masked rows pass their
-//   state gradient through, then dh_{t-1} += dZ·Uᵀ;
-//   after the loop: dW += xᵀ·dZ, dU += h_prevᵀ·dZ, db += Σ dZ, dx = dZ·Wᵀ — GEMMs over all steps.
+//   state gradient through, then dh_{t-1} += dZ·Uᵀ (Uᵀ: a transposed copy made once per pass),
+//   and each row's dZ is added to its bias-gradient row;
+//   per chunk of ≈ 1024 rows (Tc steps), once complete: dW += xᵀ·dZ, dU += h_prevᵀ·dZ,
+//   dx = dZ·Wᵀ — GEMMs over the chunk's steps; after the loop db = Σ of the bias rows.
 //
 // Buffers are indexed by input time t; state slots hs_[T+1] hold h_prev of step t at slot t
 // (forward) or t+1 (go_backwards), so the h_prev of all steps is one contiguous [T·B, H] block.
 // All buffers are members sized by the first call for a (T, B) and reused afterwards:
 // no allocation inside the time loop, none at all for a repeated shape.
 // Threads: a step's work for one batch row never reads another row, so with 16+ rows each step
-// runs as row blocks on kernels::parallel_for (one per thread); the products over all steps
+// runs as row blocks on kernels::parallel_for (one per thread); the products over many steps
 // split inside sgemm().
 #pragma once
 
