@@ -6,6 +6,14 @@
 // slower: docs/PERFORMANCE.md.)
 #include "kernels/cells_avx2.hpp"
 
+// The loops below write several gate blocks of one row; no iteration reads what another writes
+// (dc_in and dc_out may be the same array, read and written at the same index).
+#if defined(__clang__)
+#define RECUR_INDEPENDENT_ITERATIONS _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define RECUR_INDEPENDENT_ITERATIONS _Pragma("GCC ivdep")
+#endif
+
 namespace recur::kernels::avx2 {
 
 void lstm_backward_tanh_sigmoid(int64_t B, int64_t H, const float* gates, const float* c_prev,
@@ -25,7 +33,7 @@ void lstm_backward_tanh_sigmoid(int64_t B, int64_t H, const float* gates, const 
     float* dg = di + 2 * H;
     float* d_o = di + 3 * H;
     float* dc_out = dc_prev + b * H;
-#pragma GCC ivdep
+    RECUR_INDEPENDENT_ITERATIONS
     for (int64_t j = 0; j < H; ++j) {
       const float i = i_t[j], f = f_t[j], g = g_t[j], o = o_t[j], t = tc_t[j], d = dh_t[j];
       const float dct = dc_in[j] + d * o * (1.0f - t * t);
@@ -55,7 +63,7 @@ void gru_after_backward_tanh_sigmoid(int64_t B, int64_t H, const float* gates, c
     float* dq_r = dq_z + H;
     float* dq_a = dq_z + 2 * H;
     float* dhp = dh_prev + b * H;
-#pragma GCC ivdep
+    RECUR_INDEPENDENT_ITERATIONS
     for (int64_t j = 0; j < H; ++j) {
       const float z = z_t[j], r = r_t[j], hc = hc_t[j], d = dh_t[j];
       const float da = d * (1.0f - z) * (1.0f - hc * hc);
