@@ -160,6 +160,8 @@ void RecurrentDriver::forward(const Spec& spec, const Weights& w, const float* x
     const float* y_prev = spec.return_sequences ? (k > 0 ? y + (k - 1) * BH : nullptr) : y;
     const float* hp_all = hs + prev_slot(t) * BH;
     float* hn_all = hs + next_slot(t) * BH;
+    // Without a mask the last-step output is only needed after the last step.
+    if (!m && !spec.return_sequences && k != T - 1) return;
     for (int64_t b = b0; b < b0 + nb; ++b) {
       if (!m || m[b] != 0.0f) {
         copy_row(yk + b * H, hn_all + b * H, H);
@@ -270,8 +272,9 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
         kernels::simple_backward(acts, nb, H, z, dh_new, dz);
         break;
       case CellKind::lstm:
+        // Without a mask dc_{t-1} overwrites dc in place (each unit reads its own first).
         kernels::lstm_backward(acts, nb, H, z, cs + prev_slot(t) * BH + b0 * H, ex, dh_new, dc,
-                               dz, dc_prev);
+                               dz, m ? dc_prev : dc);
         break;
       case CellKind::gru:
         if (gru_after)
@@ -280,9 +283,12 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
           kernels::gru_before_backward1(acts, nb, H, z, hp, dh_new, dz, drh);
         break;
     }
-    // Direct (non-U) part of dh_prev: GRU z ⊙ dh (in drh for now), zero for SimpleRNN/LSTM.
+    // Direct (non-U) part of dh_prev: GRU z ⊙ dh (in drh for now), zero for SimpleRNN/LSTM,
+    // whose dh_prev = dZ·Uᵀ goes straight into dh when no row is masked and there is no
+    // recurrent dropout (dh was consumed into dh_new above).
+    const bool product_into_dh = kind != CellKind::gru && !m && !recurrent_dropout_;
     float* direct = drh;
-    if (kind != CellKind::gru) zero_row(direct, n);
+    if (kind != CellKind::gru && !product_into_dh) zero_row(direct, n);
     // Masked rows: no gate gradient; state gradients pass straight through.
     if (m) {
       for (int64_t b = 0; b < nb; ++b) {
@@ -297,7 +303,7 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
     switch (kind) {
       case CellKind::simple:
       case CellKind::lstm:
-        sgemm(false, false, nb, H, GH, 1.0f, dz, GH, Ut, H, 0.0f, dhd, H);
+        sgemm(false, false, nb, H, GH, 1.0f, dz, GH, Ut, H, 0.0f, product_into_dh ? dh : dhd, H);
         break;
       case CellKind::gru:
         if (gru_after) {
@@ -314,9 +320,11 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
         }
         break;
     }
-    const float* rd = recurrent_dropout_ ? recurrent_dropout_ + b0 * H : nullptr;
-    for (int64_t i = 0; i < n; ++i) dh[i] = direct[i] + (rd ? dhd[i] * rd[i] : dhd[i]);
-    if (kind == CellKind::lstm) copy_row(dc, dc_prev, n);
+    if (!product_into_dh) {
+      const float* rd = recurrent_dropout_ ? recurrent_dropout_ + b0 * H : nullptr;
+      for (int64_t i = 0; i < n; ++i) dh[i] = direct[i] + (rd ? dhd[i] * rd[i] : dhd[i]);
+    }
+    if (kind == CellKind::lstm && m) copy_row(dc, dc_prev, n);
     if (w.d_bias) {
       float* acc = bias_rows_.data() + b0 * GH;  // [nb, G·H]
       for (int64_t i = 0; i < nb * GH; ++i) acc[i] += dz[i];
