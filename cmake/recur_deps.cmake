@@ -52,8 +52,13 @@ endif()
 target_include_directories(recur::blas INTERFACE ${RECUR_DNNL_INCLUDE})
 target_link_libraries(recur::blas INTERFACE ${RECUR_DNNL_LIB} OpenMP::OpenMP_CXX)
 
-# SLEEF: vectorized exp/tanh.
+# SLEEF (vectorized exp) and Eigen (its vectorized tanh; header-only).
 recur_import_library(recur::sleef sleef.h sleef libsleef-dev)
+find_package(Eigen3 3.4 NO_MODULE QUIET)
+if(NOT TARGET Eigen3::Eigen)
+  message(FATAL_ERROR "Eigen 3.4 not found: install it with `apt-get install libeigen3-dev` "
+                      "(scripts/bootstrap does this)")
+endif()
 
 # Interoperability (docs/interop/): ONNX's protobuf messages (libonnx-dev, over libprotobuf),
 # HDF5 for Keras .h5 files (libhdf5-dev), libzip for Keras 3 .keras archives (libzip-dev).

@@ -32,9 +32,9 @@ void lstm_forward(CellActivations a, int64_t B, int64_t H, float* gates, const f
     const float* f_t = z + H;
     const float* g_t = z + 2 * H;
     const float* o_t = z + 3 * H;
-    activation_forward(a.rec, z, z, 2 * H);  // i, f
+    gate_activation_forward(a.rec, z, z, 2 * H);  // i, f
     activation_forward(a.act, z + 2 * H, z + 2 * H, H);
-    activation_forward(a.rec, z + 3 * H, z + 3 * H, H);
+    gate_activation_forward(a.rec, z + 3 * H, z + 3 * H, H);
     const float* cp = c_prev + b * H;
     float* c_t = c + b * H;
     float* tc_t = tc + b * H;
@@ -91,7 +91,7 @@ void gru_after_forward(CellActivations a, int64_t B, int64_t H, float* gates, co
     float* p = gates + b * 3 * H;  // z, r, h blocks
     const float* q = rec + b * 3 * H;
     for (int64_t j = 0; j < 2 * H; ++j) p[j] += q[j];
-    activation_forward(a.rec, p, p, 2 * H);
+    gate_activation_forward(a.rec, p, p, 2 * H);
     const float* r_t = p + H;
     float* hc = p + 2 * H;
     float* qh_t = qh + b * H;
@@ -143,7 +143,7 @@ void gru_before_forward1(CellActivations a, int64_t B, int64_t H, float* gates, 
                          float* rh) {
   for (int64_t b = 0; b < B; ++b) {
     float* p = gates + b * 3 * H;
-    activation_forward(a.rec, p, p, 2 * H);  // z, r
+    gate_activation_forward(a.rec, p, p, 2 * H);  // z, r
     const float* r_t = p + H;
     const float* hd_t = hd + b * H;
     float* rh_t = rh + b * H;

@@ -109,6 +109,13 @@ void activation_forward(Activation a, const float* x, float* y, int64_t n) {
     activation_forward_ref(a, x, y, n);
 }
 
+void gate_activation_forward(Activation a, const float* x, float* y, int64_t n) {
+  if (kUseAvx2)
+    avx2::gate_activation_forward(a, x, y, n);
+  else
+    activation_forward_ref(a, x, y, n);
+}
+
 void activation_backward(Activation a, const float* y, const float* dy, float* dx, int64_t n) {
   if (kUseAvx2)
     avx2::activation_backward(a, y, dy, dx, n);
