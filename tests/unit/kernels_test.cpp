@@ -58,9 +58,11 @@ struct GemmShape {
 
 TEST(Sgemm, MatchesReferenceForAllTransposesOddSizesAndPaddedStrides) {
   Rng rng(1);
-  // The last two are large enough to be cut into blocks of columns / rows across threads.
-  const GemmShape shapes[] = {{1, 1, 1},   {3, 5, 7},   {7, 3, 5},    {17, 9, 33},  {33, 65, 17},
-                              {5, 1, 64},  {1, 31, 13}, {64, 48, 3},  {70, 301, 61}, {301, 70, 61}};
+  // The last four are large enough to be cut into blocks of columns / rows across threads;
+  // {1, 1000, 300}'s one-row blocks go through each thread's scratch buffer.
+  const GemmShape shapes[] = {{1, 1, 1},     {3, 5, 7},     {7, 3, 5},      {17, 9, 33},
+                              {33, 65, 17},  {5, 1, 64},    {1, 31, 13},    {64, 48, 3},
+                              {70, 301, 61}, {301, 70, 61}, {1, 1000, 300}, {3, 1500, 256}};
   // Three threads: three blocks, the last one shorter.
   const int threads = k::num_threads();
   k::set_num_threads(3);
@@ -118,7 +120,7 @@ TEST(Sgemm, MatchesReferenceForAllTransposesOddSizesAndPaddedStrides) {
     }
   }
   k::set_num_threads(threads);
-  EXPECT_EQ(checked, 10 * 4 * 3 * 2);
+  EXPECT_EQ(checked, 12 * 4 * 3 * 2);
 }
 
 // A process that forks without exec (a server that pre-forks workers) keeps a working GEMM in the
