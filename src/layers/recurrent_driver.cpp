@@ -175,13 +175,13 @@ void RecurrentDriver::forward(const Spec& spec, const Weights& w, const float* x
         copy_row(yk + b * H, y_prev + b * H, H);
     }
   };
+  // Rows never meet inside the time loop, so each row block runs all T steps on its own thread,
+  // with no wait for the other blocks between steps.
   const int blocks = row_blocks(B);
-  for (int64_t k = 0; k < T; ++k) {
-    kernels::parallel_for(blocks, [&](int p) {
-      const int64_t b0 = block_begin(B, blocks, p);
-      step_rows(k, b0, block_begin(B, blocks, p + 1) - b0);
-    });
-  }
+  kernels::parallel_for(blocks, [&](int p) {
+    const int64_t b0 = block_begin(B, blocks, p), nb = block_begin(B, blocks, p + 1) - b0;
+    for (int64_t k = 0; k < T; ++k) step_rows(k, b0, nb);
+  });
 }
 
 void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d_final_h,
@@ -365,16 +365,25 @@ void RecurrentDriver::backward(const Weights& w, const float* dy, const float* d
     }
   };
 
-  const int blocks = row_blocks(B);
-  for (int64_t k = T - 1; k >= 0; --k) {
-    kernels::parallel_for(blocks, [&](int p) {
-      const int64_t b0 = block_begin(B, blocks, p);
-      step_rows(k, b0, block_begin(B, blocks, p + 1) - b0);
-    });
-    // The chunk holding t is complete after its last step in backward order (time runs down,
-    // or up when the layer goes backwards).
+  // The chunk holding step k's time is complete after step k when k is its last step in
+  // backward order (time runs down, or up when the layer goes backwards). Step 0 always ends one.
+  const auto ends_chunk = [&](int64_t k) {
     const int64_t t = time_of_step(k), t0 = t / Tc * Tc, t1 = std::min(T, t0 + Tc);
-    if (t == (spec_.go_backwards ? t1 - 1 : t0)) chunk_grads(t0, t1 - t0);
+    return t == (spec_.go_backwards ? t1 - 1 : t0);
+  };
+  // Rows meet only in the chunks' weight gradients: each row block runs a chunk's steps on its
+  // own thread, then the chunk's gradients are taken.
+  const int blocks = row_blocks(B);
+  for (int64_t hi = T - 1; hi >= 0;) {
+    int64_t lo = hi;  // steps hi, hi - 1, ..., lo
+    while (!ends_chunk(lo)) --lo;
+    kernels::parallel_for(blocks, [&](int p) {
+      const int64_t b0 = block_begin(B, blocks, p), nb = block_begin(B, blocks, p + 1) - b0;
+      for (int64_t k = hi; k >= lo; --k) step_rows(k, b0, nb);
+    });
+    const int64_t t0 = time_of_step(lo) / Tc * Tc;
+    chunk_grads(t0, std::min(T, t0 + Tc) - t0);
+    hi = lo - 1;
   }
   if (w.d_bias) {
     add_column_sums(bias_rows_.data(), B, GH, w.d_bias);

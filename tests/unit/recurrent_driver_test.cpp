@@ -703,9 +703,9 @@ TEST(RecurrentDriver, GemmSplitAcrossThreadsCallsNoOperatorNew) {
 // ---- Batch rows split across threads ------------------------------------------------------------
 
 TEST(RecurrentDriver, StepsSplitByBatchRowsEqualOneThread) {
-  // With 2+ threads and a batch of 16+ rows, every time step runs as row blocks on the thread
+  // With 2+ threads and a batch of 16+ rows, the time loop runs as row blocks on the thread
   // pool (src/layers/recurrent_driver.cpp): each block its own GEMM rows, gate math, mask select
-  // and state gradients. Outputs, final states, weight and input gradients must match a
+  // and state gradients, step after step without waiting for the other blocks. Outputs, final states, weight and input gradients must match a
   // 1-thread run of every cell (masks with holes and padding, both directions, dropout on both
   // paths, an odd batch so the blocks differ in size).
   const int threads = recur::kernels::num_threads();
@@ -765,6 +765,13 @@ TEST(RecurrentDriver, WeightGradientsTakenInChunksEqualTheSumOverSingleRows) {
   // of 28, 28 and 4 steps; a batch of one row runs all 60 steps as one chunk. Rows are
   // independent, so the batch's weight gradients must equal the sum of its rows' own, and its
   // input gradient each row's own (every cell, both directions, masks with holes and padding).
+  // On 2 threads the batch runs as two row blocks, each through a whole chunk's steps between
+  // the chunks' gradients.
+  struct Threads {
+    int saved = recur::kernels::num_threads();
+    Threads() { recur::kernels::set_num_threads(2); }
+    ~Threads() { recur::kernels::set_num_threads(saved); }
+  } two_threads;
   const int64_t T = 60, B = 37, F = 5, U = 6;
   for (const CellCase& c : kCells) {
     for (const bool backwards : {false, true}) {
