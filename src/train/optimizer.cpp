@@ -213,6 +213,28 @@ class Sgd final : public Optimizer {
   float mu_, wd_;
 };
 
+// One Adam step's constants, and the step on elements [i0, i1): a branch-free loop over
+// unaliased arrays, which the compiler vectorizes (v_max only with amsgrad).
+struct AdamStep {
+  float decay, l2, b1, one_minus_b1, b2, one_minus_b2, bias2_sqrt, eps, step_size;
+};
+
+template <bool kAmsgrad>
+void adam_elements(const AdamStep k, int64_t i0, int64_t i1, float* __restrict p,
+                   const float* __restrict grad, float* __restrict m, float* __restrict v,
+                   float* __restrict v_max) {
+  for (int64_t i = i0; i < i1; ++i) {
+    p[i] *= k.decay;  // 1 unless AdamW
+    const float g = grad[i] + k.l2 * p[i];
+    m[i] = m[i] * k.b1 + k.one_minus_b1 * g;
+    v[i] = v[i] * k.b2 + k.one_minus_b2 * g * g;
+    float v_hat = v[i];
+    if constexpr (kAmsgrad) v_hat = v_max[i] = std::max(v_max[i], v[i]);
+    const float denom = std::sqrt(v_hat) / k.bias2_sqrt + k.eps;
+    p[i] -= k.step_size * (m[i] / denom);
+  }
+}
+
 class Adam final : public Optimizer {
  public:
   explicit Adam(OptimizerOptions o)
@@ -245,16 +267,12 @@ class Adam final : public Optimizer {
     const float b2 = static_cast<float>(b2_), one_minus_b2 = static_cast<float>(1.0 - b2_);
     const float decay = static_cast<float>(decoupled_ ? 1.0 - lr * wd_ : 1.0);
     const float l2 = static_cast<float>(decoupled_ ? 0.0 : wd_);
+    const AdamStep k{decay, l2, b1, one_minus_b1, b2, one_minus_b2, bias2_sqrt, eps_, step_size};
     for_blocks(n, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        p[i] *= decay;  // 1 unless AdamW
-        const float g = grad[i] + l2 * p[i];
-        m[i] = m[i] * b1 + one_minus_b1 * g;
-        s[i] = s[i] * b2 + one_minus_b2 * g * g;
-        if (amsgrad_) s_max[i] = std::max(s_max[i], s[i]);
-        const float denom = std::sqrt(s_max[i]) / bias2_sqrt + eps_;
-        p[i] -= step_size * (m[i] / denom);
-      }
+      if (amsgrad_)
+        adam_elements<true>(k, i0, i1, p, grad, m, s, s_max);
+      else
+        adam_elements<false>(k, i0, i1, p, grad, m, s, nullptr);
     });
   }
 
