@@ -1,10 +1,10 @@
 // The one time loop in recur: forward and backward through time for every cell kind.
 //
 // Forward (shapes: T steps, B batch, I inputs, H units, G gates):
-//   1. P = x·W + b_in for all steps at once: one GEMM [T·B, I] × [I, G·H]   (gates_, in place)
+//   1. P = x·W for all steps at once: one GEMM [T·B, I] × [I, G·H]   (gates_, in place)
 //   2. per step (in processing order; reversed time when go_backwards):
 //        recurrent GEMM [B, H] × [H, G·H] into the step's gates (two GEMMs for GRU
-//        reset_after=false), the cell's fused pointwise step, then the mask select
+//        reset_after=false), + b_in, the cell's fused pointwise step, then the mask select
 //        h_t = m ⊙ h_new + (1 - m) ⊙ h_{t-1} (and c).
 // Backward (reverse processing order):
 //   per step: the cell's pointwise backward turns dh (+ dc) into dZ, masked rows pass their
@@ -17,9 +17,10 @@
 // (forward) or t+1 (go_backwards), so the h_prev of all steps is one contiguous [T·B, H] block.
 // All buffers are members sized by the first call for a (T, B) and reused afterwards:
 // no allocation inside the time loop, none at all for a repeated shape.
-// Threads: a step's work for one batch row never reads another row, so with 16+ rows each step
-// runs as row blocks on kernels::parallel_for (one per thread); the products over many steps
-// split inside sgemm().
+// Threads: a step's work for one batch row never reads another row, so with 16+ rows the time
+// loop runs as row blocks on kernels::parallel_for (one per thread), each block through all
+// steps (backward: through one chunk's steps) without waiting for the others; the products over
+// many steps split inside sgemm().
 #pragma once
 
 #include <cstdint>
