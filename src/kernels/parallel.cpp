@@ -3,7 +3,8 @@
 // compare-and-swap until none is left (each preferring its own: the caller slot 0, pool thread
 // i slot i), and the caller then waits until every claimed slot is done. Pool threads spin for
 // kSpin after each job before they go to sleep on a condition variable; the caller spins as
-// long before it sleeps waiting for the slots others claimed.
+// long before it sleeps waiting for the slots others claimed. An exception thrown by a part is
+// kept (the first one), the part's slot stops, and the caller rethrows it once every slot is done.
 #include "kernels/parallel.hpp"
 
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -51,12 +53,15 @@ bool spin_until(const Done& done) {
 
 thread_local bool t_in_part = false;
 
-// Runs one part with in_parallel_for() true (restored after: parts may nest).
+// Runs one part with in_parallel_for() true (restored after, also when the part throws: parts
+// may nest).
 inline void run_part(PartCall call, const void* context, int i) {
-  const bool outer = t_in_part;
+  struct Restore {
+    bool outer;
+    ~Restore() { t_in_part = outer; }
+  } restore{t_in_part};
   t_in_part = true;
   call(context, i);
-  t_in_part = outer;
 }
 
 // A job runs as up to kMaxSlots slots; slot s runs parts s, s + slots, s + 2·slots, ...
@@ -107,6 +112,13 @@ class Pool {
       done_cv_.wait(lock, all_done);
       caller_waiting_.store(false, std::memory_order_relaxed);
     }
+    // Every slot is done: nothing refers to the caller's part any more.
+    std::exception_ptr error;
+    {
+      std::lock_guard<std::mutex> lock(error_mu_);
+      error.swap(error_);
+    }
+    if (error) std::rethrow_exception(error);
   }
 
  private:
@@ -131,7 +143,12 @@ class Pool {
                                          std::memory_order_acquire))
         continue;  // t now holds the current ticket
       // The slot is ours; the job's fields stay put until every slot is done.
-      for (int part = slot; part < parts_; part += slots) run_part(call_, context_, part);
+      try {
+        for (int part = slot; part < parts_; part += slots) run_part(call_, context_, part);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mu_);
+        if (!error_) error_ = std::current_exception();
+      }
       if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == slots &&
           caller_waiting_.load(std::memory_order_seq_cst)) {
         std::lock_guard<std::mutex> lock(done_mu_);
@@ -165,7 +182,9 @@ class Pool {
   int parts_ = 0;
   uint32_t generation_ = 0;
   std::atomic<uint64_t> ticket_{0};
-  std::atomic<int> done_{0};  // parts finished
+  std::atomic<int> done_{0};  // slots finished
+  std::mutex error_mu_;
+  std::exception_ptr error_;  // the first exception a part of the current job threw
 
   // Sleeping: a waker checks the counter / flag after its own store (both seq_cst), a sleeper
   // sets it before re-checking under the mutex, so no wake-up is lost.

@@ -21,7 +21,8 @@ void parallel_for_erased(int parts, PartCall call, const void* context);
 
 // part(i) for every i in [0, parts), each exactly once, returning when all are done. Parts may
 // run on any thread and in any order. A second user thread that calls while a job is running
-// runs its parts itself.
+// runs its parts itself. If parts throw, the first exception is rethrown to the caller once
+// every part that started has finished (the thrower's later parts in its slot do not run).
 template <typename Part>
 void parallel_for(int parts, const Part& part) {
   detail::parallel_for_erased(

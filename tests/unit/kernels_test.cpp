@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -184,6 +185,33 @@ TEST(ParallelFor, EveryPartRunsOnceAndNestedCallsRunInline) {
   a.join();
   b.join();
   EXPECT_EQ(total.load(), 2 * 2000 * 6);
+}
+
+TEST(ParallelFor, AThrowingPartReachesTheCallerAfterTheOtherPartsEnd) {
+  // Whichever thread runs the throwing part (the caller or a pool thread), parallel_for returns
+  // only once the other parts have finished, then rethrows the part's exception; the pool stays
+  // usable afterwards.
+  for (const int parts : {2, 3, 8}) {
+    for (int thrower = 0; thrower < parts; ++thrower) {
+      SCOPED_TRACE("parts " + std::to_string(parts) + ", part " + std::to_string(thrower));
+      std::atomic<int> finished{0};
+      try {
+        k::parallel_for(parts, [&](int i) {
+          if (i == thrower) throw std::runtime_error("part " + std::to_string(i) + " failed");
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          finished.fetch_add(1);
+        });
+        ADD_FAILURE() << "no exception reached the caller";
+      } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()), "part " + std::to_string(thrower) + " failed");
+        EXPECT_EQ(finished.load(), parts - 1) << "returned before the other parts ended";
+      }
+      EXPECT_FALSE(k::in_parallel_for());
+      std::atomic<int> runs{0};
+      k::parallel_for(parts, [&](int) { runs.fetch_add(1); });
+      EXPECT_EQ(runs.load(), parts);
+    }
+  }
 }
 
 TEST(Sgemm, KZeroScalesCByBeta) {
