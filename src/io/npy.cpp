@@ -276,13 +276,13 @@ NpyArray read_npy(const std::string& path) {
   return parse_npy(bytes, path);
 }
 
-void write_npy(const std::string& path, const NpyArray& a) {
+std::vector<std::uint8_t> encode_npy(const NpyArray& a, const std::string& what) {
   if (a.shape.size() > kMaxRank)
-    fail<FormatError>(path, ": rank ", a.shape.size(), " exceeds the .npy limit of ", kMaxRank);
+    fail<FormatError>(what, ": rank ", a.shape.size(), " exceeds the .npy limit of ", kMaxRank);
   const std::optional<std::uint64_t> nbytes = detail::checked_nbytes(a.shape, dtype_size(a.dtype));
-  if (!nbytes) fail<FormatError>(path, ": invalid shape ", shape_str(a.shape));
+  if (!nbytes) fail<FormatError>(what, ": invalid shape ", shape_str(a.shape));
   if (a.bytes.size() != *nbytes)
-    fail<FormatError>(path, ": ", a.bytes.size(), " bytes of data, but dtype ", dtype_name(a.dtype),
+    fail<FormatError>(what, ": ", a.bytes.size(), " bytes of data, but dtype ", dtype_name(a.dtype),
                       " shape ", shape_str(a.shape), " needs ", *nbytes);
 
   std::string header = "{'descr': '";
@@ -315,7 +315,11 @@ void write_npy(const std::string& path, const NpyArray& a) {
     out.push_back(static_cast<std::uint8_t>(hl >> (8 * i)));
   out.insert(out.end(), header.begin(), header.end());
   out.insert(out.end(), a.bytes.begin(), a.bytes.end());
-  write_file_atomic(path, out);
+  return out;
+}
+
+void write_npy(const std::string& path, const NpyArray& a) {
+  write_file_atomic(path, encode_npy(a, path));
 }
 
 void write_npy(const std::string& path, const Tensor& t) {

@@ -23,7 +23,11 @@ NpyArray read_npy(const std::string& path);
 // Same on bytes in memory; `what` is the name used in messages.
 NpyArray parse_npy(std::span<const std::uint8_t> bytes, const std::string& what);
 
-// Atomic writes (write_file_atomic), format 1.0 (2.0 when the header needs it).
+// The bytes of a .npy file holding `a`: format 1.0 (2.0 when the header needs it), data on a
+// 64-byte boundary. `what` is the name used in messages.
+std::vector<std::uint8_t> encode_npy(const NpyArray& a, const std::string& what);
+
+// Atomic writes (write_file_atomic) of encode_npy's bytes.
 void write_npy(const std::string& path, const Tensor& t);    // '<f4'
 void write_npy(const std::string& path, const NpyArray& a);  // any supported dtype
 

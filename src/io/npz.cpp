@@ -1,6 +1,7 @@
 // .npz = zip of .npy members. Reader: end-of-central-directory record (and its zip64 form), the
 // central directory (zip64 extra fields for sizes/offsets), each member's local header, CRC-32.
-// Writer: stored members, classic zip records, fixed timestamps (reproducible bytes).
+// Writer: stored members (encode_npy, io/npy.hpp), classic zip records, fixed timestamps
+// (reproducible bytes).
 #include "io/npz.hpp"
 
 #include <array>
@@ -160,34 +161,6 @@ const NpyArray& npz_member(const std::vector<NpzMember>& members, const std::str
   }
   fail<FormatError>(what, ": no member '", name, "'; members are ",
                     list.empty() ? std::string("(none)") : list);
-}
-
-std::vector<std::uint8_t> encode_npy(const NpyArray& a, const std::string& what) {
-  const std::optional<std::uint64_t> nbytes = detail::checked_nbytes(a.shape, dtype_size(a.dtype));
-  if (!nbytes) fail<FormatError>(what, ": invalid shape ", shape_str(a.shape));
-  if (a.bytes.size() != *nbytes)
-    fail<FormatError>(what, ": ", a.bytes.size(), " bytes of data, but dtype ", dtype_name(a.dtype),
-                      " shape ", shape_str(a.shape), " needs ", *nbytes);
-  std::string header = std::string("{'descr': '") + npy_descr(a.dtype) +
-                       "', 'fortran_order': False, 'shape': (";
-  for (std::size_t i = 0; i < a.shape.size(); ++i)
-    header += (i ? ", " : "") + std::to_string(a.shape[i]);
-  if (a.shape.size() == 1) header += ',';
-  header += "), }";
-  const auto padded_len = [&](std::size_t prefix) {  // data on a 64-byte boundary
-    const std::size_t total = (prefix + header.size() + 1 + 63) / 64 * 64;
-    return total - prefix;
-  };
-  const std::size_t prefix = padded_len(10) <= 65535 ? 10 : 12;
-  header.append(padded_len(prefix) - header.size() - 1, ' ');
-  header += '\n';
-  std::vector<std::uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-  out.push_back(prefix == 10 ? 1 : 2);
-  out.push_back(0);
-  put(out, header.size(), prefix - 8);
-  out.insert(out.end(), header.begin(), header.end());
-  out.insert(out.end(), a.bytes.begin(), a.bytes.end());
-  return out;
 }
 
 std::vector<std::uint8_t> encode_npz(const std::vector<NpzMember>& members,
