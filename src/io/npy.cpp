@@ -305,16 +305,15 @@ std::vector<std::uint8_t> encode_npy(const NpyArray& a, const std::string& what)
   header.append(padded(prefix) - header.size() - 1, ' ');
   header += '\n';
 
-  std::vector<std::uint8_t> out;
-  out.reserve(prefix + header.size() + a.bytes.size());
-  out.insert(out.end(), kMagic, kMagic + 6);
-  out.push_back(prefix == 10 ? 1 : 2);
-  out.push_back(0);
+  // [magic, version, header length (little-endian), header, data]
   const std::size_t hl = header.size();
-  for (std::size_t i = 0; i < prefix - 8; ++i)
-    out.push_back(static_cast<std::uint8_t>(hl >> (8 * i)));
-  out.insert(out.end(), header.begin(), header.end());
-  out.insert(out.end(), a.bytes.begin(), a.bytes.end());
+  std::vector<std::uint8_t> out(prefix + hl + a.bytes.size());
+  std::memcpy(out.data(), kMagic, 6);
+  out[6] = prefix == 10 ? 1 : 2;
+  out[7] = 0;
+  for (std::size_t i = 0; i < prefix - 8; ++i) out[8 + i] = static_cast<std::uint8_t>(hl >> (8 * i));
+  std::memcpy(out.data() + prefix, header.data(), hl);
+  if (!a.bytes.empty()) std::memcpy(out.data() + prefix + hl, a.bytes.data(), a.bytes.size());
   return out;
 }
 
