@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,5 +67,15 @@ class H5Reader {
   std::string name_;
   std::vector<std::uint8_t> image_;  // the in-memory file image, kept alive while open
 };
+
+// libhdf5 trusts some lengths stored in a file: in a damaged one, a variable-length string
+// whose global-heap object claims more bytes than the string holds makes H5Aread copy past its
+// buffer and kill the process. Such files get a clean error instead: `read` (everything one
+// import reads through H5Reader; it must start no threads) runs once in a forked child process
+// first. If the child dies from a signal (or exits with a non-zero status, as under a
+// sanitizer), FormatError names `file` and the signal and the caller must not read the file;
+// otherwise the caller runs `read` for real (an error the child met comes again there). Where
+// fork fails, nothing is rehearsed.
+void rehearse_hdf5_read(const std::string& file, const std::function<void()>& read);
 
 }  // namespace recur::interop

@@ -10,6 +10,8 @@
 //      all are there with the expected shapes and that nothing is left over, then read them;
 //   5. hand an in-memory safetensors file {recur.format, recur.model, tensors} to
 //      model_from_file, which validates and builds the model like any recur model file.
+// Steps 1-4 of a format read through libhdf5 run once in a forked child first
+// (rehearse_hdf5_read, keras_hdf5.hpp): a file that crashes libhdf5 is an error, not a crash.
 // Weight names: Keras 2 / TF.js name weights "<layer>/[<cell>/]<weight>[:0]" (Bidirectional:
 // "<layer>/forward_<inner>/..." and "backward_..."); Keras 3 stores them by position under
 // layers/<entry>/vars/<i> (RNNs: .../cell/vars/<i>; Bidirectional: .../forward_layer/cell/vars
@@ -344,9 +346,9 @@ void collect_tfjs(const TfjsModel& m, const std::string& path,
 }
 
 // Checks every expected parameter against its source (presence, shape, nothing left over)
-// before reading any data, then reads and builds the model.
-std::unique_ptr<Model> assemble(const ConvertedModel& cm, const std::vector<ExpectedLayer>& layers,
-                                const Sources& sources, const std::string& path) {
+// before reading any data, then reads them into a recur model file in memory.
+io::SafetensorsFile gather(const ConvertedModel& cm, const std::vector<ExpectedLayer>& layers,
+                           const Sources& sources, const std::string& path) {
   std::set<std::string> used;
   for (const ExpectedLayer& layer : layers)
     for (const ExpectedParam& p : layer.params) {
@@ -384,7 +386,7 @@ std::unique_ptr<Model> assemble(const ConvertedModel& cm, const std::vector<Expe
       std::memcpy(raw.bytes.data(), data.data(), raw.bytes.size());
       file.tensors.emplace(name, std::move(raw));
     }
-  return model_from_file(file, path, false);
+  return file;
 }
 
 // ---- the formats ------------------------------------------------------------------------------
@@ -394,6 +396,20 @@ struct Prepared {
   std::vector<ExpectedLayer> layers;
 };
 
+// One format read into memory (steps 1-4): the recur model file, and what the import reports.
+struct Gathered {
+  io::SafetensorsFile file;
+  std::string where;  // names the source in model_from_file's messages
+  std::string format, keras_version;
+  std::vector<std::string> notes;
+};
+
+// Runs `read` once in a child process first (rehearse_hdf5_read), then here.
+Gathered read_hdf5_guarded(const std::string& file, const std::function<Gathered()>& read) {
+  rehearse_hdf5_read(file, [&] { (void)read(); });
+  return read();
+}
+
 Prepared prepare(const json& config, const std::string& version, const std::string& where) {
   Prepared p;
   const KerasDialect dialect = keras_dialect(version, config, where);
@@ -402,8 +418,8 @@ Prepared prepare(const json& config, const std::string& version, const std::stri
   return p;
 }
 
-KerasImport import_h5(const std::string& path) {
-  KerasImport out;
+Gathered read_h5(const std::string& path) {
+  Gathered out;
   out.format = "h5";
   const H5Reader r = H5Reader::open(path);
   const std::optional<std::string> config_text = r.scalar_string_attr("", "model_config");
@@ -419,13 +435,14 @@ KerasImport import_h5(const std::string& path) {
   Prepared p = prepare(config, out.keras_version, path + ": model_config");
   Sources sources;
   collect_keras2(r, "model_weights", p.layers, sources);
-  out.model = assemble(p.converted, p.layers, sources, path);
+  out.file = gather(p.converted, p.layers, sources, path);
+  out.where = path;
   out.notes = std::move(p.converted.notes);
   return out;
 }
 
-KerasImport import_json_h5(const std::string& path, const std::string& weights) {
-  KerasImport out;
+Gathered read_json_h5(const std::string& path, const std::string& weights) {
+  Gathered out;
   out.format = "json+h5";
   const json arch = read_json_file(path);
   if (!arch.is_object()) fail<FormatError>(path, ": expected a JSON object");
@@ -450,13 +467,14 @@ KerasImport import_json_h5(const std::string& path, const std::string& weights) 
   else
     fail<FormatError>(weights, ": not a Keras weights file (no layer_names attribute, no "
                                "model_weights group, no Keras 3 layers group)");
-  out.model = assemble(p.converted, p.layers, sources, weights);
+  out.file = gather(p.converted, p.layers, sources, weights);
+  out.where = weights;
   out.notes = std::move(p.converted.notes);
   return out;
 }
 
-KerasImport import_keras_zip(const std::string& path) {
-  KerasImport out;
+Gathered read_keras_zip(const std::string& path) {
+  Gathered out;
   out.format = "keras";
   const ZipReader z(path);
   const auto config_bytes = z.read("config.json", kMaxConfigBytes);
@@ -492,20 +510,22 @@ KerasImport import_keras_zip(const std::string& path) {
     collect_keras3(r, "_layer_checkpoint_dependencies", p.converted, p.layers, sources);
   else
     fail<FormatError>(r.name(), ": no 'layers' group (not a Keras 3 weights file)");
-  out.model = assemble(p.converted, p.layers, sources, path);
+  out.file = gather(p.converted, p.layers, sources, path);
+  out.where = path;
   out.notes = std::move(p.converted.notes);
   return out;
 }
 
-KerasImport import_tfjs(const std::string& path) {
-  KerasImport out;
+Gathered read_tfjs_model(const std::string& path) {
+  Gathered out;
   out.format = "tfjs";
   const TfjsModel m = read_tfjs(path);
   out.keras_version = m.keras_version;
   Prepared p = prepare(m.config, m.keras_version, path + ": modelTopology");
   Sources sources;
   collect_tfjs(m, path, p.layers, sources);
-  out.model = assemble(p.converted, p.layers, sources, path);
+  out.file = gather(p.converted, p.layers, sources, path);
+  out.where = path;
   out.notes = std::move(p.converted.notes);
   return out;
 }
@@ -515,32 +535,44 @@ bool is_tfjs_json(const std::string& path) {
   return j.is_object() && (j.contains("modelTopology") || j.contains("weightsManifest"));
 }
 
-}  // namespace
-
-KerasImport import_keras_detailed(const std::string& path, const std::string& weights_path) {
+// Steps 1-4 for any format; HDF5 reads are rehearsed in a child process (read_hdf5_guarded).
+Gathered read_keras(const std::string& path, const std::string& weights_path) {
   const FileKind kind = sniff(path);
   if (kind == FileKind::directory) {
     const std::string model_json = (fs::path(path) / "model.json").string();
     if (!fs::exists(model_json))
       fail<IoError>(path, ": a folder without model.json (expected a TF.js layers model)");
-    return import_keras_detailed(model_json, weights_path);
+    return read_keras(model_json, weights_path);
   }
   const bool architecture = kind == FileKind::json && !is_tfjs_json(path);
   if (!weights_path.empty() && !architecture)
     fail<InvalidArgument>(path, ": --weights is only for an architecture .json (model.to_json); "
                                 "this file carries its own weights");
   switch (kind) {
-    case FileKind::hdf5: return import_h5(path);
-    case FileKind::zip: return import_keras_zip(path);
+    case FileKind::hdf5: return read_hdf5_guarded(path, [&] { return read_h5(path); });
+    case FileKind::zip: return read_hdf5_guarded(path, [&] { return read_keras_zip(path); });
     case FileKind::json:
-      if (!architecture) return import_tfjs(path);
+      if (!architecture) return read_tfjs_model(path);
       if (weights_path.empty())
         fail<InvalidArgument>(path, ": an architecture .json holds no weights; give the "
                                     "weights .h5 (model.save_weights) with --weights");
-      return import_json_h5(path, weights_path);
+      return read_hdf5_guarded(weights_path,
+                               [&] { return read_json_h5(path, weights_path); });
     case FileKind::directory: break;
   }
   fail<InternalError>("import_keras: unhandled file kind");
+}
+
+}  // namespace
+
+KerasImport import_keras_detailed(const std::string& path, const std::string& weights_path) {
+  Gathered g = read_keras(path, weights_path);
+  KerasImport out;
+  out.model = model_from_file(g.file, g.where, false);
+  out.format = std::move(g.format);
+  out.keras_version = std::move(g.keras_version);
+  out.notes = std::move(g.notes);
+  return out;
 }
 
 }  // namespace recur::interop

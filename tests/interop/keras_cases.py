@@ -777,6 +777,26 @@ def main():
         del f.attrs['model_config']
     variant('no_config.h5', no_config)
 
+    # A damaged global heap: the heap object holding the variable-length keras_version string
+    # claims ~2^45 bytes (one byte of its 8-byte size set). libhdf5 1.10 copies that many bytes
+    # out of a 4 KB heap collection and crashes; the importer must refuse the file cleanly.
+    data = bytearray(open(src, 'rb').read())
+    heap = data.find(b'GCOL')
+    heap_end = heap + int.from_bytes(data[heap + 8:heap + 16], 'little')
+    at, patched = heap + 16, False
+    while at < heap_end and not patched:  # objects: index u16, refs u16, 4 reserved, size u64
+        index = int.from_bytes(data[at:at + 2], 'little')
+        size = int.from_bytes(data[at + 8:at + 16], 'little')
+        if index == 0:
+            break
+        if data[at + 16:at + 16 + size] == k2_lstm['keras_version'].encode():
+            data[at + 13] = 0x20
+            patched = True
+        at += 16 + (size + 7) // 8 * 8
+    assert patched, 'no keras_version string in the global heap of ' + src
+    with open(os.path.join(err, 'heap_overrun.h5'), 'wb') as f:
+        f.write(bytes(data))
+
     k3_path = os.path.join(k3_dir, 'model.keras')
     with zipfile.ZipFile(k3_path) as z:
         parts = {n: z.read(n) for n in z.namelist()}

@@ -4,6 +4,7 @@
 // GRU reset_after=True, which TF.js cannot run). Both scripts run once for the suite.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "interop/keras_hdf5.hpp"
 #include "interop/keras_import.hpp"
 #include "recur/error.hpp"
 #include "recur/interop/keras.hpp"
@@ -260,6 +262,35 @@ TEST_F(KerasImportTest, WeightsOnlyH5WithoutWeightsOption) {
   expect_error<InvalidArgument>(
       [&] { import_keras(at("k2_lstm/model.h5"), at("k2_gru_json/weights.h5")); },
       "--weights is only for an architecture .json");
+}
+
+// libhdf5 itself crashes on this file (a global heap object claims ~2^45 bytes); the trial read
+// in a child process turns that into an error. (A libhdf5 that catches the damage itself
+// reports it while reading keras_version: either way a FormatError naming the file.)
+TEST_F(KerasImportTest, DamagedGlobalHeapIsAnErrorNotACrash) {
+  expect_error<FormatError>([&] { import_keras(at("errors/heap_overrun.h5")); },
+                            "heap_overrun.h5: ");
+  const std::string out = at("never_heap.safetensors");
+  expect_one_line_error(recur_cli_split("import-keras " + at("errors/heap_overrun.h5") +
+                                        " --output " + out),
+                        "heap_overrun.h5: ");
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(RehearseHdf5Read, ACrashOrAFailedExitInTheTrialIsAnError) {
+  expect_error<FormatError>(
+      [] { interop::rehearse_hdf5_read("f.h5", [] { std::raise(SIGSEGV); }); },
+      "f.h5: damaged HDF5 file: the HDF5 library crashes reading it (signal 11, ");
+  expect_error<FormatError>(
+      [] { interop::rehearse_hdf5_read("g.h5", [] { _exit(3); }); },
+      "g.h5: damaged HDF5 file: reading it ended the trial process with exit status 3");
+}
+
+TEST(RehearseHdf5Read, TheTrialRunsInAnotherProcessAndItsErrorsAreLeftToTheCaller) {
+  int runs = 0;
+  interop::rehearse_hdf5_read("f.h5", [&] { ++runs; });
+  EXPECT_EQ(runs, 0);  // the child's count, not ours
+  interop::rehearse_hdf5_read("f.h5", [] { throw FormatError("met again by the caller"); });
 }
 
 TEST_F(KerasImportTest, UnsupportedArchitectures) {
