@@ -133,6 +133,8 @@ std::unique_ptr<Layer> layer_from_keras(const json& layer, const std::string& wh
     fail<ConfigError>(where, ": a layer must be {\"class_name\": ..., \"config\": {...}}");
   const std::string cls = layer["class_name"].get<std::string>();
   const json cfg = layer.contains("config") ? layer["config"] : json::object();
+  if (!cfg.is_object())
+    fail<ConfigError>(where, ": \"config\" of ", cls, " must be an object, got ", cfg.type_name());
   const std::string name = layer_name(cfg, "");
   if (name.empty()) fail<ConfigError>(where, ": ", cls, " has no \"name\" in its config");
   ConfigReader r(cfg, where + ": " + cls + " '" + name + "'");

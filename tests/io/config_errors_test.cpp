@@ -290,9 +290,7 @@ TEST(FunctionalConfigErrors, ModelAndLayerEntries) {
        "layer 0 (InputLayer 'in'): \"config\" must be an object"},
       {"Dense config not an object",
        [](json& j) { fn_layer(j, 2)["config"] = json::array(); },
-       // layer_from_keras looks for the name first: a config that is not an object reads as
-       // a config without a name.
-       "layer 2 (Dense 'out'): Dense has no \"name\" in its config"},
+       "layer 2 (Dense 'out'): \"config\" of Dense must be an object, got array"},
       {"never called", [](json& j) { fn_layer(j, 2)["inbound_nodes"] = json::array(); },
        "layer 2 (Dense 'out'): has no inbound nodes (is not called on any tensor)"},
   });
