@@ -1151,9 +1151,13 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   if (cell == CellKind::lstm && attr_int(n, "input_forget", 0) != 0)
     fail<FormatError>(where(n), ": input_forget=1 (coupled input and forget gates) is not "
                                 "supported");
-  if (cell == CellKind::gru && attr_int(n, "linear_before_reset", 0) != 1)
-    fail<FormatError>(where(n), ": linear_before_reset=0 is not supported (torch's GRU "
-                                "exports linear_before_reset=1)");
+  // GRU: linear_before_reset=1 (torch's GRU) is Keras's reset_after=true; 0, ONNX's default,
+  // is reset_after=false, whose single bias is the sum of ONNX's Wb and Rb.
+  const int64_t linear_before_reset = attr_int(n, "linear_before_reset", 0);
+  if (linear_before_reset != 0 && linear_before_reset != 1)
+    fail<FormatError>(where(n), ": linear_before_reset must be 0 or 1, got ",
+                      linear_before_reset);
+  const bool split_bias = cell == CellKind::gru && linear_before_reset == 1;
   std::string direction = "forward";
   if (const auto* a = attr(n, "direction")) direction = a->s();
   if (direction != "forward" && direction != "bidirectional")
@@ -1227,11 +1231,12 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   node.cell = cell;
   node.ropt.units = H;
   node.ropt.activation = act;
+  if (cell == CellKind::gru) node.ropt.reset_after = split_bias;
   node.inputs = {{src, mode}};
   for (int64_t d = 0; d < D; ++d) {
     const std::string prefix = D == 2 ? (d == 0 ? "forward/" : "backward/") : "";
     Tensor kernel({I, GH}), recurrent({H, GH});  // [I, G·H], [H, G·H]
-    Tensor bias = cell == CellKind::gru ? Tensor({2, GH}) : Tensor({GH});
+    Tensor bias = split_bias ? Tensor({2, GH}) : Tensor({GH});
     for (int kg = 0; kg < G; ++kg) {
       const int64_t og = onnx_gate[kg];
       for (int64_t j = 0; j < H; ++j) {
@@ -1243,7 +1248,7 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
         if (B) {
           const float wb = B->f[static_cast<std::size_t>(d * 2 * GH + row)];
           const float rb = B->f[static_cast<std::size_t>(d * 2 * GH + GH + row)];
-          if (cell == CellKind::gru) {  // reset_after: row 0 input bias, row 1 recurrent bias
+          if (split_bias) {  // GRU reset_after: row 0 input bias, row 1 recurrent bias
             bias.data()[col] = wb;
             bias.data()[GH + col] = rb;
           } else {

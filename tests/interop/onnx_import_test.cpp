@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -25,6 +26,7 @@
 #include "recur/layers/dense.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/io/model_file.hpp"
+#include "recur/model/sequential.hpp"
 #include "support/cli_run.hpp"
 #include "support/compare.hpp"
 #include "support/errors.hpp"
@@ -106,6 +108,43 @@ TEST(OnnxImport, BuildsTheExpectedLayers) {
   EXPECT_EQ(b->merge_mode(), MergeMode::concat);
   EXPECT_FALSE(b->forward_layer().options().return_sequences);  // h_n of both directions
   EXPECT_TRUE(b->forward_layer().options().reset_after);
+}
+
+// GRU linear_before_reset=0 is Keras's reset_after=false. torch never writes it; recur's own
+// export does (tests/interop/onnx_export_test.cpp checks that file against ONNX Runtime), so
+// the round trip export -> import must give back the model: same options, same outputs.
+class OnnxRoundTrip : public testing::TempDirTest {};
+
+TEST_F(OnnxRoundTrip, GruLinearBeforeResetZeroIsResetAfterFalse) {
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> u(-0.6f, 0.6f);
+  Tensor x({3, 5, 2});
+  for (float& v : x.span()) v = u(gen);
+  for (const bool bidirectional : {false, true})
+    for (const bool use_bias : {true, false}) {
+      SCOPED_TRACE(std::string(bidirectional ? "Bidirectional " : "") +
+                   (use_bias ? "with bias" : "without bias"));
+      const RecurrentOptions o{.units = 4, .use_bias = use_bias, .return_sequences = true,
+                               .reset_after = false};
+      Sequential m("gru_before");
+      if (bidirectional)
+        m.add(std::make_unique<Bidirectional>("bi", CellKind::gru, o));
+      else
+        m.add(make_gru("gru", o));
+      m.add(std::make_unique<Dense>("out", DenseOptions{.units = 2}));
+      m.build({-1, 2});
+      for (float& w : m.weights()) w = u(gen);
+      const std::string file = path("gru_before.onnx");
+      export_onnx(m, file);
+      std::unique_ptr<Model> back = import_onnx(file);
+      const Recurrent* gru = bidirectional
+                                 ? &dynamic_cast<Bidirectional*>(back->layers()[0])->forward_layer()
+                                 : dynamic_cast<Recurrent*>(back->layers()[0]);
+      ASSERT_TRUE(gru);
+      EXPECT_EQ(gru->cell(), CellKind::gru);
+      EXPECT_FALSE(gru->options().reset_after);
+      EXPECT_TRUE(tensors_close(back->predict(x), m.predict(x), 1e-6));
+    }
 }
 
 class OnnxImportFiles : public testing::TempDirTest {
