@@ -95,6 +95,8 @@ struct Value {
   std::vector<Part> parts;               // data: one, or one per entry of the 'D' axis
   std::string roles;                     // data: per axis, N T F D 1
   int64_t feat = 0;                      // data: size of the F axis (0 for token ids)
+  bool reversed = false;  // data: its T axis runs against the recur layer's output order (the Y
+                          // of a direction="reverse" operator, in ONNX's time order)
   std::string reason;                    // unusable
 };
 
@@ -291,6 +293,12 @@ std::pair<int, Mode> Importer::materialize(const Value& v, const std::string& w,
   }
   const Part& p = v.parts[0];
   const LNode& node = nodes_[static_cast<std::size_t>(p.node)];
+  if (v.reversed)
+    fail<FormatError>(w, ": uses the output sequence of reverse-direction ",
+                      cell_class(node.cell), " (recur layer '", node.name,
+                      "') in time order; recur's go_backwards layers return it in processing "
+                      "order (as Keras does), which is what Slice(starts=-1, ends=-inf, "
+                      "steps=-1) of it gives");
   if (p.dir >= 0)
     fail<FormatError>(w, ": uses only the ", p.dir == 0 ? "forward" : "backward",
                       " direction of bidirectional ", cell_class(node.cell),
@@ -647,10 +655,13 @@ void Importer::op_gather(const onnx::NodeProto& n) {
   int64_t i = ic.is_int ? ic.i[0] : float_to_int(ic.f[0], where(n));
   const char role = v.roles[a];
   if (role == 'T') {
-    if (i != -1)
+    // The last step processed: index -1, or 0 of a reverse-direction layer's Y.
+    if (i != (v.reversed ? 0 : -1))
       fail<FormatError>(where(n), ": takes step ", i,
-                        " of the sequence; only the last step (index -1, out[:, -1]) is "
+                        " of the sequence; only the last step processed (index -1, "
+                        "out[:, -1]; index 0 of a reverse-direction layer's output) is "
                         "supported");
+    v.reversed = false;
     for (const Part& p : v.parts) {
       const LNode& node = nodes_[static_cast<std::size_t>(p.node)];
       if (!is_recurrent(node) || v.mode != Mode::seq)
@@ -761,23 +772,43 @@ void Importer::op_slice(const onnx::NodeProto& n) {
   if (ends.size() != starts.size() || axes.size() != starts.size() ||
       steps.size() != starts.size())
     fail<FormatError>(where(n), ": starts, ends, axes and steps differ in length");
-  for (int64_t s : steps)
-    if (s != 1) fail<FormatError>(where(n), ": steps other than 1 are not supported");
   constexpr int64_t kBig = int64_t{1} << 31;  // "to the end" (torch writes INT64_MAX)
+  // The whole axis backwards (Slice(-1, -inf, step -1)): only for the time axis of a sequence.
+  const auto whole_reversed = [&](std::size_t k) {
+    return steps[k] == -1 && starts[k] == -1 && ends[k] <= -kBig;
+  };
+  for (std::size_t k = 0; k < steps.size(); ++k)
+    if (steps[k] != 1 && !(v.kind == Value::data && whole_reversed(k)))
+      fail<FormatError>(where(n), ": steps other than 1 are not supported (except -1 over the "
+                                  "whole time axis of a recurrent output)");
   if (v.kind == Value::data) {
     const auto rank = static_cast<int64_t>(v.roles.size());
+    // Every part must be a unidirectional recurrent layer's output sequence.
+    const auto check_sequence = [&](const char* what) {
+      for (const Part& p : v.parts) {
+        const LNode& node = nodes_[static_cast<std::size_t>(p.node)];
+        if (!is_recurrent(node) || v.mode != Mode::seq || node.kind == LNode::bidir)
+          fail<FormatError>(where(n), ": ", what, " a value that is not a unidirectional "
+                                      "recurrent layer's output sequence");
+      }
+    };
     for (std::size_t k = 0; k < starts.size(); ++k) {
       int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
       if (a < 0 || a >= rank) fail<FormatError>(where(n), ": axis out of range");
       char& role = v.roles[static_cast<std::size_t>(a)];
-      if (starts[k] == 0 && ends[k] >= kBig) continue;  // everything: no change
+      if (starts[k] == 0 && ends[k] >= kBig && steps[k] == 1) continue;  // everything
+      if (role == 'T' && whole_reversed(k)) {
+        check_sequence("reverses the time axis of");
+        v.reversed = !v.reversed;
+        continue;
+      }
       if (role == 'T' && starts[k] == -1 && ends[k] >= kBig) {
-        for (const Part& p : v.parts) {
-          const LNode& node = nodes_[static_cast<std::size_t>(p.node)];
-          if (!is_recurrent(node) || v.mode != Mode::seq || node.kind == LNode::bidir)
-            fail<FormatError>(where(n), ": takes the last step of a value that is not a "
-                                        "unidirectional recurrent layer's output sequence");
-        }
+        check_sequence("takes the last step of");
+        if (v.reversed)
+          fail<FormatError>(where(n), ": takes the last step in time order of a "
+                                      "reverse-direction layer's output, its first step "
+                                      "processed; only the final state is supported (Y_h, or "
+                                      "step 0 of Y)");
         v.mode = Mode::last;
         role = '1';
         continue;
@@ -1160,9 +1191,9 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   const bool split_bias = cell == CellKind::gru && linear_before_reset == 1;
   std::string direction = "forward";
   if (const auto* a = attr(n, "direction")) direction = a->s();
-  if (direction != "forward" && direction != "bidirectional")
+  if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
     fail<FormatError>(where(n), ": direction \"", direction,
-                      "\" is not supported (forward or bidirectional)");
+                      "\" is not supported (forward, reverse or bidirectional)");
   const int64_t D = direction == "bidirectional" ? 2 : 1;
   const int64_t layout = attr_int(n, "layout", 0);
   if (layout != 0 && layout != 1) fail<FormatError>(where(n), ": layout must be 0 or 1");
@@ -1231,6 +1262,7 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   node.cell = cell;
   node.ropt.units = H;
   node.ropt.activation = act;
+  node.ropt.go_backwards = direction == "reverse";
   if (cell == CellKind::gru) node.ropt.reset_after = split_bias;
   node.inputs = {{src, mode}};
   for (int64_t d = 0; d < D; ++d) {
@@ -1265,6 +1297,7 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   const std::string base = D == 2 ? "bidirectional"
                            : cell == CellKind::lstm ? "lstm"
                            : cell == CellKind::gru ? "gru" : "simple_rnn";
+  const bool node_is_reverse = node.ropt.go_backwards;
   const int id = new_node(std::move(node), base);
   std::vector<Part> parts;
   if (D == 2) parts = {{id, 0}, {id, 1}};
@@ -1274,8 +1307,10 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   y.parts = parts;
   y.feat = H;
   y.roles = layout == 0 ? "TDNF" : "NTDF";
+  y.reversed = node_is_reverse;
   set(n, 0, y);
   Value yh = y;
+  yh.reversed = false;
   yh.mode = Mode::last;
   yh.roles = layout == 0 ? "DNF" : "NDF";
   set(n, 1, yh);

@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -145,6 +146,77 @@ TEST_F(OnnxRoundTrip, GruLinearBeforeResetZeroIsResetAfterFalse) {
       EXPECT_FALSE(gru->options().reset_after);
       EXPECT_TRUE(tensors_close(back->predict(x), m.predict(x), 1e-6));
     }
+}
+
+// direction="reverse" is a go_backwards layer. recur's export writes it for go_backwards layers
+// (Y_h for the last output; for sequences, Y reversed by Slice(-1, -inf, step -1) into Keras's
+// processing order), so those models must come back with the same outputs.
+TEST_F(OnnxRoundTrip, ReverseDirectionIsGoBackwards) {
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> u(-0.6f, 0.6f);
+  Tensor x({3, 6, 2});
+  for (float& v : x.span()) v = u(gen);
+  const auto backwards = [](int64_t units, bool seq) {
+    return RecurrentOptions{.units = units, .return_sequences = seq, .go_backwards = true};
+  };
+  struct Case {
+    const char* name;
+    std::function<void(Sequential&)> build;
+  };
+  const std::vector<Case> cases = {
+      {"lstm_seq_dense", [&](Sequential& m) { m.add(make_lstm("l", backwards(4, true))); }},
+      {"gru_last", [&](Sequential& m) { m.add(make_gru("g", backwards(3, false))); }},
+      {"gru_before_last",
+       [&](Sequential& m) {
+         RecurrentOptions o = backwards(3, false);
+         o.reset_after = false;
+         m.add(make_gru("g", o));
+       }},
+      {"rnn_seq_then_lstm",
+       [&](Sequential& m) {
+         m.add(make_simple_rnn("r", backwards(5, true)));
+         m.add(make_lstm("l2", {.units = 3, .return_sequences = true}));
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Sequential m(c.name);
+    c.build(m);
+    m.add(std::make_unique<Dense>("out", DenseOptions{.units = 2}));
+    m.build({-1, 2});
+    for (float& w : m.weights()) w = u(gen);
+    const std::string file = path(std::string(c.name) + ".onnx");
+    export_onnx(m, file);
+    std::unique_ptr<Model> back = import_onnx(file);
+    auto* first = dynamic_cast<Recurrent*>(back->layers()[0]);
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(first->options().go_backwards);
+    EXPECT_TRUE(tensors_close(back->predict(x), m.predict(x), 1e-6));
+  }
+
+  // The reversed Y used in ONNX's time order (the Slice that reverses it taken out): recur has
+  // no layer for that, so it is refused by name.
+  Sequential m("lstm_seq");
+  m.add(make_lstm("l", backwards(4, true)));
+  m.build({-1, 2});
+  const std::string file = path("lstm_seq.onnx");
+  export_onnx(m, file);
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(testing::read_file(file)));
+  bool found = false;
+  for (auto& node : *proto.mutable_graph()->mutable_node()) {
+    if (node.op_type() != "Slice" || node.input_size() != 5) continue;
+    const std::string data = node.input(0);
+    node.clear_input();
+    node.add_input(data);
+    node.set_op_type("Identity");
+    found = true;
+  }
+  ASSERT_TRUE(found);
+  const std::string edited = path("lstm_seq_time_order.onnx");
+  testing::write_file(edited, proto.SerializeAsString());
+  expect_error<FormatError>([&] { import_onnx(edited); },
+                            "uses the output sequence of reverse-direction LSTM (recur layer 'l");
 }
 
 class OnnxImportFiles : public testing::TempDirTest {
