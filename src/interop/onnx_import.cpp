@@ -182,6 +182,7 @@ class Importer {
   std::pair<int, Mode> materialize(const Value& v, const std::string& where_, bool for_dense);
   void pass_ref(const onnx::NodeProto& n, const Value& v);
   int new_node(LNode node, const std::string& base);
+  void add_input(const onnx::ValueInfoProto& x);  // a graph input -> an input node and value
   Value node_value(int node, const std::string& roles, int64_t feat) const {
     Value v;
     v.kind = Value::data;
@@ -1346,6 +1347,10 @@ std::unique_ptr<Model> Importer::emit() {
     live[static_cast<std::size_t>(id)] = true;
     for (const auto& [src, m] : nodes_[static_cast<std::size_t>(id)].inputs) stack.push_back(src);
   }
+  for (std::size_t k = 0; k < nodes_.size(); ++k)
+    if (nodes_[k].kind == LNode::input && !live[k])
+      fail<FormatError>(nodes_[k].onnx_node, " reaches no graph output; the recur model would "
+                                             "take fewer inputs than the graph");
   std::vector<std::set<Mode>> used(nodes_.size());
   std::vector<int> consumers(nodes_.size(), 0);
   for (const auto& [id, m] : outs) used[static_cast<std::size_t>(id)].insert(m), ++consumers[static_cast<std::size_t>(id)];
@@ -1426,6 +1431,40 @@ std::unique_ptr<Model> Importer::emit() {
   return model_from_file(file, path_, false);
 }
 
+void Importer::add_input(const onnx::ValueInfoProto& x) {
+  const auto& tt = x.type().tensor_type();
+  const int elem = tt.elem_type();
+  const bool ids = elem == onnx::TensorProto::INT64 || elem == onnx::TensorProto::INT32;
+  if (!ids && elem != onnx::TensorProto::FLOAT)
+    fail<FormatError>(path_, ": input '", x.name(), "' has element type ", elem,
+                      "; expected float32 sequences or int64/int32 token ids");
+  const int rank = tt.shape().dim_size();
+  if (rank != (ids ? 2 : 3))
+    fail<FormatError>(path_, ": input '", x.name(), "' has rank ", rank, "; expected ",
+                      ids ? "[N, T] token ids" : "[N, T, F] (or [T, N, F]) float sequences");
+  LNode in;
+  in.kind = LNode::input;
+  const std::string& name = x.name();
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+  });
+  int64_t F = 0;
+  if (!ids) {
+    const auto& fd = tt.shape().dim(2);
+    if (!fd.has_dim_value() || fd.dim_value() <= 0)
+      fail<FormatError>(path_, ": input '", x.name(),
+                        "' must declare its feature count (the last axis)");
+    F = fd.dim_value();
+    in.input_shape = {-1, F};
+  } else {
+    in.input_shape = {-1};
+  }
+  in.onnx_node = path_ + ": graph input '" + io::detail::printable(name) + "'";
+  const int id = new_node(std::move(in), plain ? name : "input");
+  values_[x.name()] =
+      node_value(id, time_major_ ? (ids ? "TN" : "TNF") : (ids ? "NT" : "NTF"), F);
+}
+
 std::unique_ptr<Model> Importer::run() {
   // Uses of each value: by nodes and as graph outputs (folding needs a single use).
   for (const auto& n : g_.node())
@@ -1437,48 +1476,13 @@ std::unique_ptr<Model> Importer::run() {
     v.c = c;
     values_[name] = std::move(v);
   }
-  // The one real input (graph inputs that are initializers are constants).
-  const onnx::ValueInfoProto* x = nullptr;
-  for (const auto& i : g_.input()) {
-    if (inits_.count(i.name())) continue;
-    if (x)
-      fail<FormatError>(path_, ": the graph has several inputs ('", x->name(), "', '", i.name(),
-                        "'); recur imports models with one input");
-    x = &i;
-  }
-  if (!x) fail<FormatError>(path_, ": the graph has no input");
-  const auto& tt = x->type().tensor_type();
-  const int elem = tt.elem_type();
-  const bool ids = elem == onnx::TensorProto::INT64 || elem == onnx::TensorProto::INT32;
-  if (!ids && elem != onnx::TensorProto::FLOAT)
-    fail<FormatError>(path_, ": input '", x->name(), "' has element type ", elem,
-                      "; expected float32 sequences or int64/int32 token ids");
-  const int rank = tt.shape().dim_size();
-  if (rank != (ids ? 2 : 3))
-    fail<FormatError>(path_, ": input '", x->name(), "' has rank ", rank, "; expected ",
-                      ids ? "[N, T] token ids" : "[N, T, F] (or [T, N, F]) float sequences");
-  LNode in;
-  in.kind = LNode::input;
-  std::string name = x->name();
-  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
-  });
-  in.name = plain ? name : "input";
-  int64_t F = 0;
-  if (!ids) {
-    const auto& fd = tt.shape().dim(2);
-    if (!fd.has_dim_value() || fd.dim_value() <= 0)
-      fail<FormatError>(path_, ": input '", x->name(),
-                        "' must declare its feature count (the last axis)");
-    F = fd.dim_value();
-    in.input_shape = {-1, F};
-  } else {
-    in.input_shape = {-1};
-  }
-  name_counts_[in.name] = 1;
-  nodes_.push_back(in);
-  Value xv = node_value(0, time_major_ ? (ids ? "TN" : "TNF") : (ids ? "NT" : "NTF"), F);
-  values_[x->name()] = xv;
+  // The real inputs, in the graph's order (graph inputs that are initializers are constants):
+  // one is a Sequential's input, several a Functional model's.
+  std::vector<const onnx::ValueInfoProto*> xs;
+  for (const auto& i : g_.input())
+    if (!inits_.count(i.name())) xs.push_back(&i);
+  if (xs.empty()) fail<FormatError>(path_, ": the graph has no input");
+  for (const onnx::ValueInfoProto* x : xs) add_input(*x);
 
   // Interpret only the nodes that lead to an output.
   std::set<std::string> needed;

@@ -87,6 +87,21 @@ INSTANTIATE_TEST_SUITE_P(
                       "gru_time_major_last", "rnn_seq_tm", "gru_relu_seq", "lstm_slice_last",
                       "two_branch", "two_branch_add", "embed_lstm_softmax"));
 
+// Two graph inputs (of different lengths and widths) become a Functional model's two inputs,
+// in the graph's order.
+TEST(OnnxImport, SeveralGraphInputsAreAFunctionalModelsInputs) {
+  auto model = import_onnx(fixture("two_inputs.onnx"));
+  ASSERT_STREQ(model->class_name(), "Functional");
+  for (const char* suffix : {"", "1"}) {
+    const Tensor a = load_npy(fixture(std::string("two_inputs_a") + suffix + ".npy"));
+    const Tensor b = load_npy(fixture(std::string("two_inputs_b") + suffix + ".npy"));
+    const Tensor want = load_npy(fixture(std::string("two_inputs_y") + suffix + ".npy"));
+    const std::vector<Tensor> got = model->predict({a, b});
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_TRUE(tensors_close(got[0], want, 1e-5)) << "batch " << a.shape()[0];
+  }
+}
+
 // What the importer built: the layers and their options (not only the numbers).
 TEST(OnnxImport, BuildsTheExpectedLayers) {
   auto model = import_onnx(fixture("lstm_2layer.onnx"));
@@ -282,6 +297,16 @@ TEST_F(OnnxImportFiles, CliListsEveryUnsupportedOperator) {
   EXPECT_FALSE(fs::exists(path("m.safetensors")));
   const auto usage = testing::recur_cli_split("import-onnx " + fixture("err_cumsum.onnx"));
   EXPECT_EQ(usage.rc, 2);  // --output is required
+}
+
+TEST_F(OnnxImportFiles, RejectsAGraphInputNoOutputUses) {
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(testing::read_file(fixture("two_inputs.onnx"))));
+  onnx::ValueInfoProto* extra = m.mutable_graph()->add_input();
+  extra->CopyFrom(m.graph().input(0));
+  extra->set_name("unused");
+  expect_error<FormatError>([&] { import_onnx(save(m, "unused_input.onnx")); },
+                            "graph input 'unused' reaches no graph output");
 }
 
 TEST_F(OnnxImportFiles, RejectsNonzeroInitialState) {

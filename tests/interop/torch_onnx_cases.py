@@ -148,6 +148,36 @@ class SeqAndLast(nn.Module):
         return self.fc(out[:, -1]), out
 
 
+class TwoInputs(nn.Module):
+    """Two graph inputs of different lengths and widths: an LSTM over one, a GRU over the other,
+    their last steps concatenated, then a Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.LSTM(3, 4, batch_first=True)
+        self.b = nn.GRU(2, 5, batch_first=True)
+        self.fc = nn.Linear(9, 2)
+
+    def forward(self, a, b):
+        return self.fc(torch.cat([self.a(a)[0][:, -1], self.b(b)[0][:, -1]], dim=1))
+
+
+def write_two_inputs(out_dir, rng):
+    """two_inputs.onnx (inputs a [N, 5, 3] and b [N, 7, 2]); two_inputs_{a,b,y}{,1}.npy."""
+    module = TwoInputs().eval()
+    batches = [(rng.standard_normal((n, 5, 3)).astype(np.float32),
+                rng.standard_normal((n, 7, 2)).astype(np.float32)) for n in (4, 1)]
+    with torch.no_grad():
+        a, b = (torch.from_numpy(v) for v in batches[0])
+        torch.onnx.export(module, (a, b), os.path.join(out_dir, "two_inputs.onnx"),
+                          opset_version=14, input_names=["a", "b"], output_names=["y"],
+                          dynamic_axes={"a": {0: "N"}, "b": {0: "N"}, "y": {0: "N"}})
+        for suffix, (a, b) in zip(("", "1"), batches):
+            y = module(torch.from_numpy(a), torch.from_numpy(b)).numpy().astype(np.float32)
+            for part, v in (("a", a), ("b", b), ("y", y)):
+                np.save(os.path.join(out_dir, f"two_inputs_{part}{suffix}.npy"), v)
+
+
 def cases():
     """(name, module, batch_first input?, token ids vocabulary or 0, opset). A case whose name
     ends in _tm returns a time-major output [T, N, F]; its _y.npy is written batch-first."""
@@ -211,6 +241,7 @@ def main():
                     y = np.ascontiguousarray(y.transpose(1, 0, 2))
                 np.save(os.path.join(out_dir, f"{name}_x{suffix}.npy"), x)
                 np.save(os.path.join(out_dir, f"{name}_y{suffix}.npy"), y)
+    write_two_inputs(out_dir, rng)
 
 
 if __name__ == "__main__":
