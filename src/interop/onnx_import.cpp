@@ -25,6 +25,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -77,7 +78,9 @@ std::string dims_str(const std::vector<Dim>& dims) {
   return s + "]";
 }
 
-enum class Mode { seq, last };  // a recurrent layer's output: every step, or the last one
+// Which output of a layer a value is: a recurrent layer's every step or last step (its output
+// y), or its final state h or c (return_state outputs 1 and 2).
+enum class Mode { seq, last, state_h, state_c };
 struct Part {
   int node = 0;
   int dir = -1;  // -1: the whole output; 0 / 1: forward / backward half of a Bidirectional
@@ -110,6 +113,7 @@ struct LNode {
   EmbeddingOptions eopt;
   Shape input_shape;                            // input: one sample's shape
   std::vector<std::pair<int, Mode>> inputs;     // (node, which of its outputs)
+  std::vector<std::pair<int, Mode>> initial;    // rnn: initial states h[, c] from other layers
   std::vector<std::pair<std::string, Tensor>> tensors;  // param name -> Keras-layout data
   std::string sole_ref;  // the ONNX value that alone refers to this output (bias/activation fold)
   std::string onnx_node; // where it came from, for messages
@@ -205,6 +209,9 @@ class Importer {
   void op_recurrent(const onnx::NodeProto& n, CellKind cell);
   void check_zero_state(const onnx::NodeProto& n, int k, const char* what, int64_t D,
                         int64_t H, bool batch_first_states);
+  std::optional<std::pair<int, Mode>> state_from_layer(const onnx::NodeProto& n, int k,
+                                                       Mode want, int64_t D, int64_t H,
+                                                       bool batch_first_states);
 
   std::unique_ptr<Model> emit();
 
@@ -1174,6 +1181,34 @@ void Importer::check_zero_state(const onnx::NodeProto& n, int k, const char* wha
                       dims_str(want));
 }
 
+// An initial state that is another layer's final state (its Y_h for h, Y_c for c): that layer
+// will return its states and this one start from them. Anything else must be zero.
+std::optional<std::pair<int, Mode>> Importer::state_from_layer(const onnx::NodeProto& n, int k,
+                                                               Mode want, int64_t D, int64_t H,
+                                                               bool batch_first_states) {
+  const char* what = want == Mode::state_h ? "initial_h" : "initial_c";
+  if (!has_input(n, k) || input(n, k).kind != Value::data) {
+    check_zero_state(n, k, what, D, H, batch_first_states);
+    return std::nullopt;
+  }
+  const Value& v = input(n, k);
+  const Mode from = want == Mode::state_h ? Mode::last : Mode::state_c;
+  const bool layer_state = v.parts.size() == 1 && v.parts[0].dir < 0 && v.mode == from &&
+                           v.roles == (batch_first_states ? "NDF" : "DNF") &&
+                           nodes_[static_cast<std::size_t>(v.parts[0].node)].kind == LNode::rnn;
+  if (!layer_state)
+    fail<FormatError>(where(n), ": ", what, " is computed by the graph; recur's layers start "
+                                "from zero states or from another unidirectional layer's final "
+                                "states (its ", want == Mode::state_h ? "Y_h" : "Y_c",
+                                " as it is), so this initial state is not supported");
+  if (D != 1)
+    fail<FormatError>(where(n), ": ", what, " comes from another layer, which is supported for "
+                                "unidirectional layers only");
+  if (v.feat != H)
+    fail<FormatError>(where(n), ": ", what, " has ", v.feat, " units, expected ", H);
+  return std::make_pair(v.parts[0].node, want);
+}
+
 void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   const char* cls = cell_class(cell);
   const int G = cell == CellKind::lstm ? 4 : cell == CellKind::gru ? 3 : 1;
@@ -1249,8 +1284,16 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
       fail<FormatError>(where(n), ": B has shape ", shape_str(B->dims), ", expected ",
                         shape_str(wantB));
   }
-  check_zero_state(n, 5, "initial_h", D, H, layout == 1);
-  if (cell == CellKind::lstm) check_zero_state(n, 6, "initial_c", D, H, layout == 1);
+  // Initial states: zeros, or the final states of another layer (an encoder's h_n, c_n).
+  std::vector<std::pair<int, Mode>> initial;
+  if (auto h0 = state_from_layer(n, 5, Mode::state_h, D, H, layout == 1)) initial.push_back(*h0);
+  if (cell == CellKind::lstm) {
+    auto c0 = state_from_layer(n, 6, Mode::state_c, D, H, layout == 1);
+    if (c0.has_value() != !initial.empty())
+      fail<FormatError>(where(n), ": initial_h and initial_c must both be another layer's "
+                                  "final states (h_n, c_n) or both be zero");
+    if (c0) initial.push_back(*c0);
+  }
 
   // Gate blocks: Keras block kg comes from ONNX block onnx_gate[kg].
   // LSTM: Keras i, f, c, o  <-  ONNX i, o, f, c.   GRU: z, r, h  <-  z, r, h.
@@ -1295,6 +1338,7 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
     node.tensors.emplace_back(prefix + "bias", std::move(bias));
   }
   node.onnx_node = where(n);
+  node.initial = std::move(initial);
   const std::string base = D == 2 ? "bidirectional"
                            : cell == CellKind::lstm ? "lstm"
                            : cell == CellKind::gru ? "gru" : "simple_rnn";
@@ -1315,9 +1359,9 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   yh.mode = Mode::last;
   yh.roles = layout == 0 ? "DNF" : "NDF";
   set(n, 1, yh);
-  Value yc;
-  yc.reason = std::string("the LSTM cell state output Y_c is not supported (recur models "
-                          "return h only)");
+  if (cell != CellKind::lstm) return;
+  Value yc = yh;  // the final cell state: return_state's output 2
+  yc.mode = Mode::state_c;
   set(n, 2, std::move(yc));
 }
 
@@ -1346,6 +1390,7 @@ std::unique_ptr<Model> Importer::emit() {
     if (live[static_cast<std::size_t>(id)]) continue;
     live[static_cast<std::size_t>(id)] = true;
     for (const auto& [src, m] : nodes_[static_cast<std::size_t>(id)].inputs) stack.push_back(src);
+    for (const auto& [src, m] : nodes_[static_cast<std::size_t>(id)].initial) stack.push_back(src);
   }
   for (std::size_t k = 0; k < nodes_.size(); ++k)
     if (nodes_[k].kind == LNode::input && !live[k])
@@ -1355,18 +1400,22 @@ std::unique_ptr<Model> Importer::emit() {
   std::vector<int> consumers(nodes_.size(), 0);
   for (const auto& [id, m] : outs) used[static_cast<std::size_t>(id)].insert(m), ++consumers[static_cast<std::size_t>(id)];
   for (std::size_t k = 0; k < nodes_.size(); ++k)
-    if (live[k])
+    if (live[k]) {
       for (const auto& [src, m] : nodes_[k].inputs)
         used[static_cast<std::size_t>(src)].insert(m), ++consumers[static_cast<std::size_t>(src)];
+      for (const auto& [src, m] : nodes_[k].initial)
+        used[static_cast<std::size_t>(src)].insert(m), ++consumers[static_cast<std::size_t>(src)];
+    }
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
     LNode& node = nodes_[k];
     if (!live[k] || !is_recurrent(node)) continue;
-    if (used[k].size() == 2)
+    if (used[k].count(Mode::seq) && used[k].count(Mode::last))
       fail<FormatError>(node.onnx_node, ": the output of ", cell_class(node.cell),
                         " (recur layer '", node.name,
                         "') is used both as the whole sequence and as its last step; a recur "
                         "layer returns one or the other");
     node.ropt.return_sequences = used[k].count(Mode::seq) > 0;
+    node.ropt.return_state = used[k].count(Mode::state_h) || used[k].count(Mode::state_c);
   }
 
   // A chain (one input, each layer feeding only the next, one output) is a Sequential.
@@ -1378,7 +1427,8 @@ std::unique_ptr<Model> Importer::emit() {
   for (std::size_t k = 1; chain && k < order.size(); ++k) {
     const LNode& node = nodes_[static_cast<std::size_t>(order[k])];
     chain = node.inputs.size() == 1 && node.inputs[0].first == order[k - 1] &&
-            consumers[static_cast<std::size_t>(order[k - 1])] == 1;
+            consumers[static_cast<std::size_t>(order[k - 1])] == 1 && node.initial.empty() &&
+            !node.ropt.return_state;
   }
 
   auto make_layer = [&](const LNode& node) -> std::unique_ptr<Layer> {
@@ -1403,20 +1453,27 @@ std::unique_ptr<Model> Importer::emit() {
     built = std::move(seq);
   } else {
     auto fn = std::make_unique<Functional>("model");
-    std::map<int, NodeRef> refs;
+    std::map<int, std::vector<NodeRef>> refs;  // node -> its outputs (y[, h[, c]])
+    const auto ref = [&](int id, Mode m) {
+      const std::vector<NodeRef>& r = refs.at(id);
+      const std::size_t k = m == Mode::state_h ? 1 : m == Mode::state_c ? 2 : 0;
+      if (k >= r.size()) fail<InternalError>("onnx import: layer output ", k, " missing");
+      return r[k];
+    };
     std::vector<NodeRef> inputs, outputs;
     for (int id : order) {
       const LNode& node = nodes_[static_cast<std::size_t>(id)];
       if (node.kind == LNode::input) {
-        refs[id] = fn->input(node.name, node.input_shape);
-        inputs.push_back(refs[id]);
+        refs[id] = {fn->input(node.name, node.input_shape)};
+        inputs.push_back(refs[id][0]);
         continue;
       }
-      std::vector<NodeRef> args;
-      for (const auto& [src, m] : node.inputs) args.push_back(refs.at(src));
-      refs[id] = fn->call(make_layer(node), args)[0];
+      std::vector<NodeRef> args, states;
+      for (const auto& [src, m] : node.inputs) args.push_back(ref(src, m));
+      for (const auto& [src, m] : node.initial) states.push_back(ref(src, m));
+      refs[id] = fn->call(make_layer(node), args, states);
     }
-    for (const auto& [id, m] : outs) outputs.push_back(refs.at(id));
+    for (const auto& [id, m] : outs) outputs.push_back(ref(id, m));
     fn->build(inputs, outputs);
     built = std::move(fn);
   }

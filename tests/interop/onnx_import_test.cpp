@@ -88,18 +88,39 @@ INSTANTIATE_TEST_SUITE_P(
                       "two_branch", "two_branch_add", "embed_lstm_softmax"));
 
 // Two graph inputs (of different lengths and widths) become a Functional model's two inputs,
-// in the graph's order.
-TEST(OnnxImport, SeveralGraphInputsAreAFunctionalModelsInputs) {
-  auto model = import_onnx(fixture("two_inputs.onnx"));
+// in the graph's order; a decoder starting from an encoder's final states (h_n, and c_n for
+// LSTM) is that layer called with the encoder's return_state outputs as its initial state, and
+// the encoder's c_n can be a model output too.
+void expect_two_input_case_matches_torch(const std::string& name,
+                                         const std::vector<std::string>& outputs) {
+  SCOPED_TRACE(name);
+  auto model = import_onnx(fixture(name + ".onnx"));
   ASSERT_STREQ(model->class_name(), "Functional");
-  for (const char* suffix : {"", "1"}) {
-    const Tensor a = load_npy(fixture(std::string("two_inputs_a") + suffix + ".npy"));
-    const Tensor b = load_npy(fixture(std::string("two_inputs_b") + suffix + ".npy"));
-    const Tensor want = load_npy(fixture(std::string("two_inputs_y") + suffix + ".npy"));
+  for (const std::string suffix : {"", "1"}) {
+    const Tensor a = load_npy(fixture(name + "_a" + suffix + ".npy"));
+    const Tensor b = load_npy(fixture(name + "_b" + suffix + ".npy"));
     const std::vector<Tensor> got = model->predict({a, b});
-    ASSERT_EQ(got.size(), 1u);
-    EXPECT_TRUE(tensors_close(got[0], want, 1e-5)) << "batch " << a.shape()[0];
+    ASSERT_EQ(got.size(), outputs.size());
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+      const Tensor want = load_npy(fixture(name + "_" + outputs[k] + suffix + ".npy"));
+      EXPECT_TRUE(tensors_close(got[k], want, 1e-5))
+          << "output " << outputs[k] << ", batch " << a.shape()[0];
+    }
   }
+}
+
+TEST(OnnxImport, SeveralGraphInputsAreAFunctionalModelsInputs) {
+  expect_two_input_case_matches_torch("two_inputs", {"y"});
+}
+
+TEST(OnnxImport, InitialStatesFromAnotherLayersFinalStates) {
+  expect_two_input_case_matches_torch("enc_dec_lstm", {"y", "c"});
+  expect_two_input_case_matches_torch("enc_dec_gru", {"y"});
+  auto model = import_onnx(fixture("enc_dec_lstm.onnx"));
+  int with_states = 0;
+  for (Layer* layer : model->layers())
+    if (auto* r = dynamic_cast<Recurrent*>(layer)) with_states += r->options().return_state;
+  EXPECT_EQ(with_states, 1);  // the encoder
 }
 
 // What the importer built: the layers and their options (not only the numbers).

@@ -162,20 +162,44 @@ class TwoInputs(nn.Module):
         return self.fc(torch.cat([self.a(a)[0][:, -1], self.b(b)[0][:, -1]], dim=1))
 
 
-def write_two_inputs(out_dir, rng):
-    """two_inputs.onnx (inputs a [N, 5, 3] and b [N, 7, 2]); two_inputs_{a,b,y}{,1}.npy."""
-    module = TwoInputs().eval()
+class EncoderDecoder(nn.Module):
+    """A decoder over b starting from the encoder's final states over a (h_n, c_n for LSTM),
+    a Linear on every decoder step; with `c_out` the encoder's c_n is a second output."""
+
+    def __init__(self, cell, c_out=False):
+        super().__init__()
+        self.enc = cell(3, 4, batch_first=True)
+        self.dec = cell(2, 4, batch_first=True)
+        self.fc = nn.Linear(4, 2)
+        self.c_out = c_out
+
+    def forward(self, a, b):
+        _, state = self.enc(a)
+        out, _ = self.dec(b, state)
+        if self.c_out:
+            return self.fc(out), state[1][0]
+        return self.fc(out)
+
+
+def write_two_input_case(out_dir, rng, name, module, outputs=("y",)):
+    """<name>.onnx (inputs a [N, 5, 3] and b [N, 7, 2]); <name>_{a,b,<outputs>}{,1}.npy."""
+    module.eval()
     batches = [(rng.standard_normal((n, 5, 3)).astype(np.float32),
                 rng.standard_normal((n, 7, 2)).astype(np.float32)) for n in (4, 1)]
     with torch.no_grad():
         a, b = (torch.from_numpy(v) for v in batches[0])
-        torch.onnx.export(module, (a, b), os.path.join(out_dir, "two_inputs.onnx"),
-                          opset_version=14, input_names=["a", "b"], output_names=["y"],
-                          dynamic_axes={"a": {0: "N"}, "b": {0: "N"}, "y": {0: "N"}})
+        axes = {"a": {0: "N"}, "b": {0: "N"}}
+        axes.update({o: {0: "N"} for o in outputs})
+        torch.onnx.export(module, (a, b), os.path.join(out_dir, name + ".onnx"),
+                          opset_version=14, input_names=["a", "b"], output_names=list(outputs),
+                          dynamic_axes=axes)
         for suffix, (a, b) in zip(("", "1"), batches):
-            y = module(torch.from_numpy(a), torch.from_numpy(b)).numpy().astype(np.float32)
-            for part, v in (("a", a), ("b", b), ("y", y)):
-                np.save(os.path.join(out_dir, f"two_inputs_{part}{suffix}.npy"), v)
+            ys = module(torch.from_numpy(a), torch.from_numpy(b))
+            ys = ys if isinstance(ys, tuple) else (ys,)
+            parts = [("a", a), ("b", b)] + [(o, y.numpy().astype(np.float32))
+                                            for o, y in zip(outputs, ys)]
+            for part, v in parts:
+                np.save(os.path.join(out_dir, f"{name}_{part}{suffix}.npy"), v)
 
 
 def cases():
@@ -241,7 +265,10 @@ def main():
                     y = np.ascontiguousarray(y.transpose(1, 0, 2))
                 np.save(os.path.join(out_dir, f"{name}_x{suffix}.npy"), x)
                 np.save(os.path.join(out_dir, f"{name}_y{suffix}.npy"), y)
-    write_two_inputs(out_dir, rng)
+    write_two_input_case(out_dir, rng, "two_inputs", TwoInputs())
+    write_two_input_case(out_dir, rng, "enc_dec_lstm", EncoderDecoder(nn.LSTM, c_out=True),
+                         ("y", "c"))
+    write_two_input_case(out_dir, rng, "enc_dec_gru", EncoderDecoder(nn.GRU))
 
 
 if __name__ == "__main__":
