@@ -23,6 +23,7 @@
 // declared shape suggests first.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -209,6 +210,8 @@ class Importer {
   void op_recurrent(const onnx::NodeProto& n, CellKind cell);
   void check_zero_state(const onnx::NodeProto& n, int k, const char* what, int64_t D,
                         int64_t H, bool batch_first_states);
+  std::pair<Activation, Activation> recurrent_activations(const onnx::NodeProto& n,
+                                                         CellKind cell, int64_t D);
   std::optional<std::pair<int, Mode>> state_from_layer(const onnx::NodeProto& n, int k,
                                                        Mode want, int64_t D, int64_t H,
                                                        bool batch_first_states);
@@ -1181,6 +1184,76 @@ void Importer::check_zero_state(const onnx::NodeProto& n, int k, const char* wha
                       dims_str(want));
 }
 
+// One of ONNX's recurrent activation functions as recur's Activation; `alphas`/`betas` are
+// consumed (from `*ai`, `*bi`) by the functions that take them, in order, as recur's export
+// writes them. ONNX's defaults: HardSigmoid 0.2, 0.5; Affine 1, 0.
+Activation activation_of(const std::string& name, const std::vector<float>& alphas,
+                         const std::vector<float>& betas, std::size_t* ai, std::size_t* bi,
+                         const std::string& where) {
+  const auto param = [&](const std::vector<float>& v, std::size_t* i, float dflt) {
+    return v.empty() ? dflt : *i < v.size() ? v[(*i)++] : std::numeric_limits<float>::quiet_NaN();
+  };
+  if (name == "Sigmoid") return Activation::sigmoid;
+  if (name == "Tanh") return Activation::tanh;
+  if (name == "Relu") return Activation::relu;
+  if (name == "HardSigmoid" || name == "Affine") {
+    const bool hard = name == "HardSigmoid";
+    const float alpha = param(alphas, ai, hard ? 0.2f : 1.0f);
+    const float beta = param(betas, bi, hard ? 0.5f : 0.0f);
+    const auto near = [](float a, float b) { return std::fabs(a - b) <= 1e-6f; };
+    if (hard && near(alpha, 0.2f) && near(beta, 0.5f)) return Activation::hard_sigmoid;
+    if (hard && near(alpha, 1.0f / 6.0f) && near(beta, 0.5f)) return Activation::hard_sigmoid_v3;
+    if (!hard && near(alpha, 1.0f) && near(beta, 0.0f)) return Activation::linear;
+    fail<FormatError>(where, ": ", name, " with alpha ", alpha, ", beta ", beta,
+                      " is not one of recur's activations (HardSigmoid 0.2, 0.5 is hard_sigmoid; "
+                      "1/6, 0.5 hard_sigmoid_v3; Affine 1, 0 linear)");
+  }
+  fail<FormatError>(where, ": activation ", name, " is not supported (recur's recurrent layers "
+                           "use Sigmoid, Tanh, Relu, HardSigmoid or Affine 1, 0)");
+}
+
+// The (recurrent_activation, activation) pair of a recurrent operator: its `activations` (RNN
+// [f], GRU [f, g], LSTM [f, g, h] per direction; ONNX's defaults otherwise). Both directions, and
+// LSTM's g and h, must agree: recur's layers have one of each.
+std::pair<Activation, Activation> Importer::recurrent_activations(const onnx::NodeProto& n,
+                                                                  CellKind cell, int64_t D) {
+  std::vector<std::string> names;
+  if (cell == CellKind::lstm) names = {"Sigmoid", "Tanh", "Tanh"};
+  else if (cell == CellKind::gru) names = {"Sigmoid", "Tanh"};
+  else names = {"Tanh"};
+  const std::size_t per_direction = names.size();
+  if (const auto* a = attr(n, "activations")) {
+    if (a->strings_size() != static_cast<int>(per_direction * static_cast<std::size_t>(D)))
+      fail<FormatError>(where(n), ": activations lists ", a->strings_size(), " functions, "
+                                  "expected ", per_direction * static_cast<std::size_t>(D), " (",
+                                  per_direction, " per direction)");
+    names.assign(a->strings().begin(), a->strings().end());
+  } else if (D == 2) {
+    const std::vector<std::string> one = names;
+    names.insert(names.end(), one.begin(), one.end());
+  }
+  std::vector<float> alphas, betas;
+  if (const auto* a = attr(n, "activation_alpha")) alphas.assign(a->floats().begin(), a->floats().end());
+  if (const auto* b = attr(n, "activation_beta")) betas.assign(b->floats().begin(), b->floats().end());
+  std::size_t ai = 0, bi = 0;
+  std::vector<Activation> acts;
+  for (const std::string& name : names)
+    acts.push_back(activation_of(name, alphas, betas, &ai, &bi, where(n)));
+  if (ai != alphas.size() || bi != betas.size())
+    fail<FormatError>(where(n), ": activation_alpha / activation_beta hold ", alphas.size(), " / ",
+                      betas.size(), " values; the activations take ", ai, " / ", bi);
+  for (std::size_t k = per_direction; k < acts.size(); ++k)
+    if (acts[k] != acts[k - per_direction])
+      fail<FormatError>(where(n), ": the two directions use different activations; recur's "
+                                  "Bidirectional runs one configuration both ways");
+  if (cell == CellKind::lstm && acts[1] != acts[2])
+    fail<FormatError>(where(n), ": the LSTM's cell activation (", names[1], ") and output "
+                                "activation (", names[2], ") differ; recur's LSTM uses one "
+                                "activation for both");
+  if (cell == CellKind::simple) return {Activation::sigmoid, acts[0]};
+  return {acts[0], acts[1]};
+}
+
 // An initial state that is another layer's final state (its Y_h for h, Y_c for c): that layer
 // will return its states and this one start from them. Anything else must be zero.
 std::optional<std::pair<int, Mode>> Importer::state_from_layer(const onnx::NodeProto& n, int k,
@@ -1210,11 +1283,9 @@ std::optional<std::pair<int, Mode>> Importer::state_from_layer(const onnx::NodeP
 }
 
 void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
-  const char* cls = cell_class(cell);
   const int G = cell == CellKind::lstm ? 4 : cell == CellKind::gru ? 3 : 1;
   // Attributes recur cannot honour are refused by name.
-  for (const char* a : {"activation_alpha", "activation_beta", "clip"})
-    if (attr(n, a)) fail<FormatError>(where(n), ": attribute ", a, " is not supported");
+  if (attr(n, "clip")) fail<FormatError>(where(n), ": attribute clip is not supported");
   if (cell == CellKind::lstm && attr_int(n, "input_forget", 0) != 0)
     fail<FormatError>(where(n), ": input_forget=1 (coupled input and forget gates) is not "
                                 "supported");
@@ -1233,24 +1304,7 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   const int64_t D = direction == "bidirectional" ? 2 : 1;
   const int64_t layout = attr_int(n, "layout", 0);
   if (layout != 0 && layout != 1) fail<FormatError>(where(n), ": layout must be 0 or 1");
-  Activation act = Activation::tanh;
-  if (const auto* a = attr(n, "activations")) {
-    std::vector<std::string> want;
-    if (cell == CellKind::lstm) want = {"Sigmoid", "Tanh", "Tanh"};
-    else if (cell == CellKind::gru) want = {"Sigmoid", "Tanh"};
-    else want = {a->strings_size() ? a->strings(0) : "Tanh"};
-    if (cell == CellKind::simple && want[0] == "Relu") act = Activation::relu;
-    else if (cell == CellKind::simple && want[0] != "Tanh") want = {"Tanh or Relu"};
-    bool ok = a->strings_size() == static_cast<int>(want.size() * static_cast<std::size_t>(D));
-    for (int k = 0; ok && k < a->strings_size(); ++k)
-      ok = a->strings(k) == want[static_cast<std::size_t>(k) % want.size()];
-    if (!ok) {
-      std::string got;
-      for (const auto& s : a->strings()) got += (got.empty() ? "" : ", ") + s;
-      fail<FormatError>(where(n), ": activations [", got, "] are not supported (", cls,
-                        " uses ", want[0], want.size() > 1 ? ", ..." : "", " per direction)");
-    }
-  }
+  const auto [rec_act, act] = recurrent_activations(n, cell, D);
   if (has_input(n, 4))
     fail<FormatError>(where(n), ": sequence_lens is not supported (all sequences run the full "
                                 "length)");
@@ -1306,6 +1360,7 @@ void Importer::op_recurrent(const onnx::NodeProto& n, CellKind cell) {
   node.cell = cell;
   node.ropt.units = H;
   node.ropt.activation = act;
+  node.ropt.recurrent_activation = rec_act;
   node.ropt.go_backwards = direction == "reverse";
   if (cell == CellKind::gru) node.ropt.reset_after = split_bias;
   node.inputs = {{src, mode}};

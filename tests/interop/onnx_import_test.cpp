@@ -262,6 +262,80 @@ TEST_F(OnnxRoundTrip, ReverseDirectionIsGoBackwards) {
                             "uses the output sequence of reverse-direction LSTM (recur layer 'l");
 }
 
+// ONNX's activation lists (with HardSigmoid / Affine alpha and beta) map back onto recur's
+// activation and recurrent_activation; recur's export writes them for every recur activation.
+TEST_F(OnnxRoundTrip, ActivationsAndRecurrentActivations) {
+  std::mt19937 gen(13);
+  std::uniform_real_distribution<float> u(-0.6f, 0.6f);
+  Tensor x({3, 5, 2});
+  for (float& v : x.span()) v = u(gen);
+  struct Case {
+    const char* name;
+    CellKind cell;
+    Activation act, rec;
+    bool bidirectional;
+  };
+  const std::vector<Case> cases = {
+      {"lstm_hard_sigmoid", CellKind::lstm, Activation::tanh, Activation::hard_sigmoid, false},
+      {"lstm_relu", CellKind::lstm, Activation::relu, Activation::sigmoid, false},
+      {"gru_hard_sigmoid_v3", CellKind::gru, Activation::tanh, Activation::hard_sigmoid_v3, false},
+      {"rnn_linear", CellKind::simple, Activation::linear, Activation::sigmoid, false},
+      {"rnn_sigmoid", CellKind::simple, Activation::sigmoid, Activation::sigmoid, false},
+      {"bi_gru_relu_hard", CellKind::gru, Activation::relu, Activation::hard_sigmoid, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const RecurrentOptions o{.units = 3, .activation = c.act, .recurrent_activation = c.rec,
+                             .return_sequences = true};
+    Sequential m(c.name);
+    if (c.bidirectional)
+      m.add(std::make_unique<Bidirectional>("bi", c.cell, o));
+    else
+      m.add(std::make_unique<Recurrent>(c.cell, "r", o));
+    m.build({-1, 2});
+    for (float& w : m.weights()) w = u(gen);
+    const std::string file = path(std::string(c.name) + ".onnx");
+    export_onnx(m, file);
+    std::unique_ptr<Model> back = import_onnx(file);
+    Layer* first = back->layers()[0];
+    const Recurrent* r = c.bidirectional ? &dynamic_cast<Bidirectional*>(first)->forward_layer()
+                                         : dynamic_cast<Recurrent*>(first);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->options().activation, c.act);
+    if (c.cell != CellKind::simple) {
+      EXPECT_EQ(r->options().recurrent_activation, c.rec);
+    }
+    EXPECT_TRUE(tensors_close(back->predict(x), m.predict(x), 1e-6));
+  }
+
+  // What recur has no layer for: an LSTM whose g and h differ, an activation recur lacks.
+  Sequential m("lstm");
+  m.add(make_lstm("l", {.units = 3, .return_sequences = true}));
+  m.build({-1, 2});
+  const std::string file = path("lstm_acts.onnx");
+  export_onnx(m, file);
+  const auto with_activations = [&](const std::vector<std::string>& names) {
+    onnx::ModelProto proto;
+    EXPECT_TRUE(proto.ParseFromString(testing::read_file(file)));
+    for (auto& node : *proto.mutable_graph()->mutable_node())
+      for (auto& a : *node.mutable_attribute())
+        if (a.name() == "activations") {
+          a.clear_strings();
+          for (const std::string& name : names) a.add_strings(name);
+        }
+    const std::string edited = path("lstm_acts_edited.onnx");
+    testing::write_file(edited, proto.SerializeAsString());
+    return edited;
+  };
+  expect_error<FormatError>(
+      [&] { import_onnx(with_activations({"Sigmoid", "Tanh", "Relu"})); },
+      "the LSTM's cell activation (Tanh) and output activation (Relu) differ");
+  expect_error<FormatError>([&] { import_onnx(with_activations({"Sigmoid", "Softsign", "Softsign"})); },
+                            "activation Softsign is not supported");
+  expect_error<FormatError>([&] { import_onnx(with_activations({"Sigmoid", "Tanh"})); },
+                            "activations lists 2 functions, expected 3 (3 per direction)");
+}
+
 class OnnxImportFiles : public testing::TempDirTest {
  protected:
   // lstm_last_linear.onnx, parsed, to be damaged by a test.
