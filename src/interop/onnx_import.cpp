@@ -1,6 +1,8 @@
 // ONNX -> recur model (docs/interop/onnx-import.md): reads the graphs torch.onnx.export writes for
 // recurrent models (nn.LSTM / nn.GRU / nn.RNN, stacked or bidirectional, nn.Embedding, nn.Linear,
-// activations, and the glue around them).
+// activations, and the glue around them; one or several inputs; an encoder's final states
+// starting a decoder), and recur's own export of unmasked models (reverse direction, GRU
+// linear_before_reset=0, every recur activation).
 //
 // How it works: a small abstract interpretation over the nodes in order. Every ONNX value is one
 // of
@@ -9,18 +11,19 @@
 //             (Shape, Gather, Concat ... on shapes)
 //   filled    a tensor of one repeated value with a (partly symbolic) shape (ConstantOfShape,
 //             Expand): the zero initial states torch builds
-//   data      a tensor computed from the input, tied to recur layer outputs: which layer(s)
-//             ("parts"), all steps or the last step ("mode"), and what each axis is ("roles":
-//             N batch, T time, F features, D one entry per part, '1' an extra axis of size 1)
-//   unusable  an output recur cannot represent (an LSTM's cell state), an error once used
+//   data      a tensor computed from the inputs, tied to recur layer outputs: which layer(s)
+//             ("parts"), all steps, the last step or a final state h / c ("mode"), and what
+//             each axis is ("roles": N batch, T time, F features, D one entry per part, '1' an
+//             extra axis of size 1); "reversed" when its T axis runs against the layer's order
+//   unusable  an output recur cannot represent (Dropout's mask), an error once used
 // Recurrent operators, MatMul/Gemm (+ bias Add), Gather on a weight matrix and the activations
 // create recur layers; the glue only moves roles around. Finally the layers that reach the
 // graph's outputs become a Sequential (a chain) or a Functional model, which is saved through the
 // ordinary model-file loader so that every validation of a recur file applies.
 //
 // The recur model is batch-first whatever the torch model was: the input layout (batch-first or
-// time-major) is found by interpreting the graph under both hypotheses, the one the input's
-// declared shape suggests first.
+// time-major, the same for every input) is found by interpreting the graph under both
+// hypotheses, the one the inputs' declared shapes suggest first.
 #include <algorithm>
 #include <cmath>
 #include <limits>
